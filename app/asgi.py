@@ -1,0 +1,65 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from app import __version__
+from app.bodies import StrictJSONRequest
+from app.calculate.routes import CalculateController
+from app.errors import StorageUnavailable
+from app.health import HealthController
+from app.items.routes import ItemController
+from app.items.store import open_store
+from app.logs import get_logger
+from app.problems import EXCEPTION_HANDLERS
+from app.settings import Settings
+
+MAX_BODY_BYTES = 64 * 1024
+
+logger = get_logger("app.asgi")
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Build the service for `settings`; the database is opened when the app starts, not here."""
+
+    @asynccontextmanager
+    async def item_store(app: Litestar) -> AsyncGenerator[None]:
+        try:
+            app.state.store = await open_store(settings)
+        except StorageUnavailable as exc:
+            logger.critical(
+                "database unavailable at start-up, giving up",
+                database=settings.database.redacted,
+                waited_s=settings.database_connect_timeout,
+                error=str(exc.__cause__ or exc),
+            )
+            raise
+        try:
+            yield
+        finally:
+            await app.state.store.close()
+
+    return Litestar(
+        route_handlers=[HealthController, ItemController, CalculateController],
+        lifespan=[item_store],
+        state=State({"environment": settings.environment}),
+        request_class=StrictJSONRequest,
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=OpenAPIConfig(
+            title="Items service",
+            version=__version__,
+            description="Items (persistent) and a calculator, served by Litestar and msgspec.",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(path="/")],
+        ),
+        logging_config=None,
+        debug=False,
+    )

@@ -1,0 +1,34 @@
+"""POST /api/v1/calculate."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from litestar import Controller, post
+from litestar.params import JSONBody
+
+from app.calculate.calculator import calculate
+from app.calculate.models import CalculationRequest, CalculationResult
+from app.problems import problem_responses
+
+
+class CalculateController(Controller):
+    path = "/api/v1/calculate"
+    tags = ["calculate"]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @post(
+        "",
+        status_code=HTTPStatus.OK,
+        summary="Calculate",
+        description="Add, subtract, multiply or divide two numbers. Integer operands give exact integer results "
+        "for add, subtract and multiply; divide always returns a float.",
+        responses=problem_responses(
+            HTTPStatus.BAD_REQUEST,
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+        ),
+    )
+    async def calculate(self, data: JSONBody[CalculationRequest]) -> CalculationResult:
+        result = calculate(data.a, data.b, data.operation)
+        return CalculationResult(a=data.a, b=data.b, operation=data.operation, result=result)

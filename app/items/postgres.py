@@ -1,0 +1,157 @@
+"""Items in PostgreSQL: the backend for several replicas of the service behind a load balancer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Generator
+from contextlib import asynccontextmanager, contextmanager
+from uuid import UUID
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from app.errors import ItemNotFound, StorageUnavailable
+from app.items.models import Item, ItemPatch, utc_now
+from app.items.retry import retry_until_available
+from app.settings import Settings
+
+# Each entry upgrades the schema by one version; the schema_migrations table records how far a database is.
+MIGRATIONS = (
+    """
+    CREATE TABLE items (
+        id uuid PRIMARY KEY,
+        name text NOT NULL CHECK (char_length(name) BETWEEN 1 AND 200),
+        description text NOT NULL CHECK (char_length(description) <= 2000),
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL
+    )
+    """,
+)
+# Any fixed number: replicas starting together take this lock so each migration runs once.
+MIGRATION_LOCK = 0x17E45
+COLUMNS = "id, name, description, created_at, updated_at"
+CONNECT_TIMEOUT_S = 5.0
+COMMAND_TIMEOUT_S = 10.0
+
+# What a lost, refused or restarting server raises; anything else is a bug and stays a 500.
+UNAVAILABLE = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+)
+
+
+class PostgresItemStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, settings: Settings) -> PostgresItemStore:
+        async def connect() -> asyncpg.Pool:
+            with _unavailable_on_failure():
+                connection = await asyncpg.connect(settings.database.url, timeout=CONNECT_TIMEOUT_S)
+                try:
+                    await _migrate(connection)
+                finally:
+                    await connection.close()
+                return await asyncpg.create_pool(
+                    settings.database.url,
+                    min_size=1,
+                    max_size=settings.database_pool_size,
+                    timeout=CONNECT_TIMEOUT_S,
+                    command_timeout=COMMAND_TIMEOUT_S,
+                )
+
+        return cls(await retry_until_available(connect, settings.database_connect_timeout))
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncGenerator[PoolConnectionProxy]:
+        with _unavailable_on_failure():
+            async with self._pool.acquire() as connection:
+                yield connection
+
+    async def add(self, item: Item) -> None:
+        async with self._connection() as connection:
+            await connection.execute(
+                f"INSERT INTO items ({COLUMNS}) VALUES ($1, $2, $3, $4, $5)",
+                item.id,
+                item.name,
+                item.description,
+                item.created_at,
+                item.updated_at,
+            )
+
+    async def get(self, item_id: UUID) -> Item:
+        async with self._connection() as connection:
+            row = await connection.fetchrow(f"SELECT {COLUMNS} FROM items WHERE id = $1", item_id)
+        if row is None:
+            raise ItemNotFound(item_id)
+        return _item(row)
+
+    async def list_after(self, after: UUID | None, limit: int) -> list[Item]:
+        async with self._connection() as connection:
+            rows = await connection.fetch(
+                f"SELECT {COLUMNS} FROM items WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2", after, limit
+            )
+        return [_item(row) for row in rows]
+
+    async def update(self, item_id: UUID, patch: ItemPatch) -> Item:
+        async with self._connection() as connection:
+            row = await connection.fetchrow(
+                "UPDATE items SET name = coalesce($1, name), description = coalesce($2, description), updated_at = $3 "
+                f"WHERE id = $4 RETURNING {COLUMNS}",
+                *patch.changes(),
+                utc_now(),
+                item_id,
+            )
+        if row is None:
+            raise ItemNotFound(item_id)
+        return _item(row)
+
+    async def delete(self, item_id: UUID) -> None:
+        async with self._connection() as connection:
+            status = await connection.execute("DELETE FROM items WHERE id = $1", item_id)
+        if status == "DELETE 0":
+            raise ItemNotFound(item_id)
+
+    async def ping(self) -> None:
+        async with self._connection() as connection:
+            await connection.fetchval("SELECT 1")
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+
+@contextmanager
+def _unavailable_on_failure() -> Generator[None]:
+    """Turn the errors of an unreachable database into `StorageUnavailable` (503)."""
+    try:
+        yield
+    except UNAVAILABLE as exc:
+        raise StorageUnavailable from exc
+
+
+async def _migrate(connection: asyncpg.Connection) -> None:
+    async with connection.transaction():
+        await connection.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+        await connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        version: int = await connection.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
+        for number, statement in enumerate(MIGRATIONS[version:], start=version + 1):
+            await connection.execute(statement)
+            await connection.execute("INSERT INTO schema_migrations (version) VALUES ($1)", number)
+
+
+def _item(row: asyncpg.Record) -> Item:
+    return Item(
+        id=row["id"],
+        name=row["name"],
+        description=row["description"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )

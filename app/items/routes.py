@@ -1,0 +1,136 @@
+"""The items API: /api/v1/items."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from http import HTTPStatus
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.datastructures import ResponseHeader
+from litestar.di import Provide
+from litestar.params import JSONBody, Parameter, SkipValidation
+
+from app.errors import FieldError, InvalidInput, ItemNotFound
+from app.items.models import Item, ItemCreate, ItemPatch, new_item
+from app.items.store import ItemStore
+from app.problems import problem_responses
+
+ItemId = Annotated[str, Parameter(description="The item's id (a UUID).")]
+Limit = Annotated[int, Parameter(ge=1, le=500, description="How many items a page holds at most.")]
+Cursor = Annotated[
+    str | None, Parameter(description="Where the page starts: copy it from the `Link` header of the previous page.")
+]
+
+# The store is ours, not client input: validating it on every request would only cost time.
+Store = SkipValidation[ItemStore]
+
+BODY_ERRORS = (
+    HTTPStatus.BAD_REQUEST,
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+    HTTPStatus.UNPROCESSABLE_ENTITY,
+    HTTPStatus.SERVICE_UNAVAILABLE,
+)
+
+
+def provide_store(request: Request[Any, Any, Any]) -> ItemStore:
+    store: ItemStore = request.app.state.store
+    return store
+
+
+class ItemController(Controller):
+    path = "/api/v1/items"
+    tags = ["items"]  # noqa: RUF012 - Litestar reads these as class attributes
+    dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
+
+    @post(
+        "",
+        summary="Create an item",
+        response_headers=[ResponseHeader(name="Location", description="The new item's URL.", documentation_only=True)],
+        responses=problem_responses(*BODY_ERRORS),
+    )
+    async def create_item(self, data: JSONBody[ItemCreate], store: Store) -> Response[Item]:
+        item = new_item(data.name, data.description)
+        await store.add(item)
+        return Response(item, status_code=HTTPStatus.CREATED, headers={"Location": f"{self.path}/{item.id}"})
+
+    @get(
+        "",
+        summary="List items",
+        description="Items in creation order, a page at a time. When more follow, the `Link` header "
+        'holds the next page\'s URL with `rel="next"`.',
+        response_headers=[
+            ResponseHeader(name="Link", description="RFC 8288 link to the next page.", documentation_only=True)
+        ],
+        responses=problem_responses(
+            HTTPStatus.BAD_REQUEST, HTTPStatus.UNPROCESSABLE_ENTITY, HTTPStatus.SERVICE_UNAVAILABLE
+        ),
+    )
+    async def list_items(
+        self, request: Request[Any, Any, Any], store: Store, limit: Limit = 50, cursor: Cursor = None
+    ) -> Response[list[Item]]:
+        after = None if cursor is None else decode_cursor(cursor)
+        # One more than asked tells whether another page follows without a second query.
+        items = await store.list_after(after, limit + 1)
+        headers: dict[str, str] = {}
+        if len(items) > limit:
+            items = items[:limit]
+            next_query = urlencode({"limit": limit, "cursor": encode_cursor(items[-1].id)})
+            url = request.url
+            headers["Link"] = f'<{url.scheme}://{url.netloc}{url.path}?{next_query}>; rel="next"'
+        return Response(items, headers=headers)
+
+    @get(
+        "/{item_id:str}",
+        summary="Read an item",
+        responses=problem_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE),
+    )
+    async def get_item(self, item_id: ItemId, store: Store) -> Item:
+        return await store.get(parse_item_id(item_id))
+
+    @put(
+        "/{item_id:str}",
+        summary="Replace an item",
+        responses=problem_responses(HTTPStatus.NOT_FOUND, *BODY_ERRORS),
+    )
+    async def replace_item(self, item_id: ItemId, data: JSONBody[ItemCreate], store: Store) -> Item:
+        return await store.update(parse_item_id(item_id), ItemPatch(name=data.name, description=data.description))
+
+    @patch(
+        "/{item_id:str}",
+        summary="Update some fields of an item",
+        responses=problem_responses(HTTPStatus.NOT_FOUND, *BODY_ERRORS),
+    )
+    async def update_item(self, item_id: ItemId, data: JSONBody[ItemPatch], store: Store) -> Item:
+        return await store.update(parse_item_id(item_id), data)
+
+    @delete(
+        "/{item_id:str}",
+        summary="Delete an item",
+        responses=problem_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE),
+    )
+    async def delete_item(self, item_id: ItemId, store: Store) -> None:
+        await store.delete(parse_item_id(item_id))
+
+
+def parse_item_id(raw: str) -> UUID:
+    """An id that is not a UUID names no item: 404, as for any unknown id."""
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise ItemNotFound(raw) from None
+
+
+def encode_cursor(last_id: UUID) -> str:
+    return base64.urlsafe_b64encode(last_id.bytes).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str) -> UUID:
+    try:
+        return UUID(bytes=base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error):
+        raise InvalidInput([FieldError(field="cursor", message="is not a cursor this service issued")]) from None

@@ -1,0 +1,105 @@
+"""Structured logging: one JSON object per line on stdout, for the service and for uvicorn alike.
+
+The service's own records take structlog's fast path (a level-filtering bound logger, cached on
+first use, rendering straight to bytes with msgspec). Records of standard-library loggers (uvicorn,
+asyncio, warnings) go through the same processors by way of `ProcessorFormatter`, so every line
+has the same keys whichever library wrote it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from types import TracebackType
+from typing import Any
+
+import msgspec
+import structlog
+from structlog.typing import Processor
+
+from app.settings import LogFormat, LogLevel
+
+_encoder = msgspec.json.Encoder(enc_hook=str)
+
+
+def _json_bytes(event: Any, **_: Any) -> bytes:
+    # JSONRenderer passes json.dumps keywords (`default=`) that msgspec does not take.
+    return _encoder.encode(event)
+
+
+def _json_text(event: Any, **_: Any) -> str:
+    return _encoder.encode(event).decode()
+
+
+def _to_bytes(_logger: Any, _method: str, line: Any) -> Any:
+    # The console renderer hands on a string where processors usually pass a dict.
+    return str(line).encode()
+
+
+def get_logger(name: str) -> Any:
+    """A logger whose records carry `logger=name`. Safe to call at import time."""
+    return structlog.get_logger(name)
+
+
+def configure_logging(level: LogLevel, log_format: LogFormat) -> None:
+    """Route every log record of the process to stdout in `log_format`, dropping those below `level`."""
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    if log_format == "json":
+        # No local variables in tracebacks: they hold headers, secrets and request data.
+        tracebacks = structlog.processors.ExceptionRenderer(
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+        )
+        own_tail: list[Processor] = [tracebacks, structlog.processors.JSONRenderer(serializer=_json_bytes)]
+        foreign_tail: list[Processor] = [tracebacks, structlog.processors.JSONRenderer(serializer=_json_text)]
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
+        own_tail = [renderer, _to_bytes]
+        foreign_tail = [renderer]
+
+    structlog.configure(
+        processors=[*shared, *own_tail],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level]),
+        # The one factory whose loggers carry the name given to get_logger, for add_logger_name.
+        logger_factory=structlog.BytesLoggerFactory(sys.stdout.buffer),
+        cache_logger_on_first_use=True,
+    )
+
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *foreign_tail],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error"):
+        # uvicorn's own handlers write plain text; its records must reach ours instead.
+        library_logger = logging.getLogger(name)
+        library_logger.handlers = []
+        library_logger.propagate = True
+        library_logger.setLevel(logging.NOTSET)
+    # The service writes one richer access line per request itself (app.access); uvicorn's would repeat it.
+    logging.getLogger("uvicorn.access").disabled = True
+    logging.captureWarnings(capture=True)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+def _log_uncaught(kind: type[BaseException], exc: BaseException, traceback: TracebackType | None) -> None:
+    get_logger("app").critical("uncaught exception", exc_info=(kind, exc, traceback))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    get_logger("app").critical(
+        "uncaught exception",
+        thread=None if args.thread is None else args.thread.name,
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+    )

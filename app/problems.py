@@ -1,0 +1,105 @@
+"""RFC 9457 problem documents: the one place where errors become HTTP responses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, InternalServerException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+
+from app.errors import FieldError, ServiceError
+from app.logs import get_logger
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "tag:items-service,2026:problems/"
+
+logger = get_logger("app.problems")
+
+
+class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
+    """An RFC 9457 problem document."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = None
+
+
+def problem_response(
+    status: HTTPStatus,
+    detail: str,
+    slug: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response[Problem]:
+    problem_type = "about:blank" if slug is None else PROBLEM_TYPE_PREFIX + slug
+    return Response(
+        Problem(type=problem_type, title=status.phrase, status=status.value, detail=detail, errors=errors),
+        status_code=status.value,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=dict(headers or {}),
+    )
+
+
+def handle_service_error(_: Request[Any, Any, Any], exc: ServiceError) -> Response[Problem]:
+    errors: list[FieldError] | None = getattr(exc, "errors", None)
+    headers = {} if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
+    return problem_response(exc.status, exc.detail, exc.slug, errors, headers)
+
+
+def handle_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
+    entries: list[dict[str, Any]] = exc.extra if isinstance(exc.extra, list) else []  # pyright: ignore[reportUnknownMemberType]
+    errors = [_field_error(entry) for entry in entries]
+    return problem_response(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "; ".join(f"{error.field}: {error.message}" for error in errors),
+        "validation-error",
+        errors,
+    )
+
+
+def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+    status = HTTPStatus(exc.status_code)
+    detail = exc.detail if exc.detail and exc.detail != status.phrase else status.description
+    return problem_response(status, detail, headers=exc.headers)
+
+
+def _field_error(entry: dict[str, Any]) -> FieldError:
+    field = str(entry.get("key", "request"))
+    if field == "data":
+        # Bodies are decoded in app.bodies, so Litestar only reports `data` itself when the body is empty.
+        return FieldError(field="body", message="a JSON body is required")
+    return FieldError(field=field, message=str(entry.get("message", "is invalid")))
+
+
+def handle_unexpected_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    # The traceback goes to the log, never to the client: it could reveal SQL, paths or data.
+    logger.error("unhandled exception", exc_info=exc)
+    return problem_response(HTTPStatus.INTERNAL_SERVER_ERROR, "The server could not complete the request.")
+
+
+ProblemHandler = Callable[[Request[Any, Any, Any], Any], Response[Problem]]
+
+EXCEPTION_HANDLERS: dict[int | type[Exception], ProblemHandler] = {
+    ServiceError: handle_service_error,
+    ValidationException: handle_validation_error,
+    HTTPException: handle_http_exception,
+    # Litestar raises this for its own failures: a bug to log, like any other unexpected error.
+    InternalServerException: handle_unexpected_error,
+    Exception: handle_unexpected_error,
+}
+
+
+def problem_responses(*statuses: HTTPStatus) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem documents a route can answer with."""
+    return {
+        status.value: ResponseSpec(
+            data_container=Problem, description=status.description, media_type=PROBLEM_MEDIA_TYPE
+        )
+        for status in statuses
+    }

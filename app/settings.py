@@ -1,0 +1,176 @@
+"""Configuration: read once from the environment into an immutable, validated object."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal, TypeVar, cast
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+T = TypeVar("T")
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LogFormat = Literal["json", "console"]
+LOG_LEVELS: tuple[LogLevel, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS: tuple[LogFormat, ...] = ("json", "console")
+DEFAULT_DATABASE_URL = "sqlite:///data/items.db"
+MAX_NAME_LENGTH = 64
+
+
+class SettingsError(Exception):
+    """An environment variable holds a value the service cannot run with."""
+
+    def __init__(self, variable: str, value: str, allowed: str) -> None:
+        super().__init__(f"{variable}={value!r} is invalid: expected {allowed}")
+        self.variable = variable
+        self.value = value
+        self.allowed = allowed
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseURL:
+    """Where items are stored: an SQLite file or a PostgreSQL server."""
+
+    url: str
+    kind: Literal["sqlite", "postgresql"]
+    sqlite_path: str = ""
+
+    @property
+    def redacted(self) -> str:
+        """The URL with any password replaced, safe for logs and messages."""
+        return redact_url(self.url)
+
+    def __repr__(self) -> str:
+        # Settings objects get logged and printed in tracebacks: never show the password.
+        return f"DatabaseURL({self.redacted!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the service is configured with. Build it with `Settings.from_environ`."""
+
+    environment: str = "development"
+    log_level: LogLevel = "INFO"
+    log_format: LogFormat = "json"
+    access_log: bool = True
+    metrics: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    database: DatabaseURL = DatabaseURL(DEFAULT_DATABASE_URL, "sqlite", "data/items.db")
+    database_connect_timeout: float = 30.0
+    database_pool_size: int = 10
+    database_lock_timeout: float = 5.0
+    shutdown_timeout: int = 10
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        """Read and validate every variable; raise `SettingsError` for the first bad one."""
+
+        def read(variable: str, parse: Callable[[str, str], T], default: T) -> T:
+            raw = environ.get(variable)
+            return default if raw is None or raw.strip() == "" else parse(variable, raw.strip())
+
+        defaults = cls()
+        return cls(
+            environment=read("ENVIRONMENT", parse_name, defaults.environment),
+            log_level=read("LOG_LEVEL", parse_log_level, defaults.log_level),
+            log_format=read("LOG_FORMAT", parse_log_format, defaults.log_format),
+            access_log=read("ACCESS_LOG", parse_bool, defaults.access_log),
+            metrics=read("METRICS", parse_bool, defaults.metrics),
+            host=read("HOST", parse_host, defaults.host),
+            port=read("PORT", int_between(1, 65535), defaults.port),
+            workers=read("WORKERS", int_between(1, 64), defaults.workers),
+            database=read("DATABASE_URL", parse_database_url, defaults.database),
+            database_connect_timeout=read(
+                "DATABASE_CONNECT_TIMEOUT", float_between(0, 600), defaults.database_connect_timeout
+            ),
+            database_pool_size=read("DATABASE_POOL_SIZE", int_between(1, 100), defaults.database_pool_size),
+            database_lock_timeout=read("DATABASE_LOCK_TIMEOUT", float_between(0, 60), defaults.database_lock_timeout),
+            shutdown_timeout=read("SHUTDOWN_TIMEOUT", int_between(0, 600), defaults.shutdown_timeout),
+        )
+
+
+def parse_name(variable: str, raw: str) -> str:
+    if len(raw) <= MAX_NAME_LENGTH and all(c.isalnum() or c in "-_." for c in raw):
+        return raw
+    raise SettingsError(variable, raw, f"up to {MAX_NAME_LENGTH} letters, digits, '-', '_' or '.'")
+
+
+def parse_log_level(variable: str, raw: str) -> LogLevel:
+    return cast(LogLevel, _one_of(variable, raw.upper(), LOG_LEVELS, shown=raw))
+
+
+def parse_log_format(variable: str, raw: str) -> LogFormat:
+    return cast(LogFormat, _one_of(variable, raw.lower(), LOG_FORMATS, shown=raw))
+
+
+def _one_of(variable: str, value: str, allowed: tuple[str, ...], shown: str) -> str:
+    if value in allowed:
+        return value
+    raise SettingsError(variable, shown, "one of " + ", ".join(allowed))
+
+
+def parse_bool(variable: str, raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(variable, raw, "true or false (also 1/0, yes/no, on/off)")
+
+
+def parse_host(variable: str, raw: str) -> str:
+    if all(c.isalnum() or c in "-.:[]" for c in raw):
+        return raw
+    raise SettingsError(variable, raw, "a host name or an IP address")
+
+
+def int_between(low: int, high: int) -> Callable[[str, str], int]:
+    def parse(variable: str, raw: str) -> int:
+        if raw.isdigit() and low <= int(raw) <= high:
+            return int(raw)
+        raise SettingsError(variable, raw, f"a whole number from {low} to {high}")
+
+    return parse
+
+
+def float_between(low: float, high: float) -> Callable[[str, str], float]:
+    def parse(variable: str, raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if low <= value <= high:
+            return value
+        raise SettingsError(variable, raw, f"a number of seconds from {low:g} to {high:g}")
+
+    return parse
+
+
+def parse_database_url(variable: str, raw: str) -> DatabaseURL:
+    allowed = "sqlite:///relative/path.db, sqlite:////absolute/path.db or postgresql://user:password@host:port/database"
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise SettingsError(variable, redact_url(raw), allowed) from None
+    if parts.scheme == "sqlite" and parts.netloc == "" and len(parts.path) > 1 and not parts.query:
+        return DatabaseURL(raw, "sqlite", parts.path[1:])
+    if parts.scheme in ("postgresql", "postgres") and parts.hostname:
+        return DatabaseURL(raw, "postgresql")
+    raise SettingsError(variable, redact_url(raw), allowed)
+
+
+def redact_url(url: str) -> str:
+    """Replace the password of a URL with `***`; leave anything else as it is."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "<unparsable URL>"
+    if password is None:
+        return url
+    userinfo, _, hostinfo = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return urlunsplit(SplitResult(parts.scheme, f"{user}:***@{hostinfo}", parts.path, parts.query, parts.fragment))

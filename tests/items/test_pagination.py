@@ -1,0 +1,120 @@
+"""Keyset pagination: a bare array per page, the next page in an RFC 8288 Link header."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Client
+
+URL = "/api/v1/items"
+NEXT_LINK = re.compile(r'^<(?P<url>[^>]+)>; rel="next"$')
+
+
+async def create_many(client: Client, count: int) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for number in range(count):
+        response = await client.post(URL, json={"name": f"item {number:03}", "description": ""})
+        items.append(response.json())
+    return items
+
+
+def next_url(response: httpx.Response) -> str | None:
+    link = response.headers.get("link")
+    if link is None:
+        return None
+    match = NEXT_LINK.match(link)
+    assert match is not None, link
+    return match["url"]
+
+
+async def walk(client: Client, first_url: str) -> tuple[list[dict[str, Any]], int]:
+    seen: list[dict[str, Any]] = []
+    pages = 0
+    url: str | None = first_url
+    while url is not None:
+        response = await client.get(url)
+        assert response.status_code == 200
+        page: list[dict[str, Any]] = response.json()
+        assert isinstance(page, list)
+        seen.extend(page)
+        pages += 1
+        url = next_url(response)
+    return seen, pages
+
+
+async def test_the_default_page_holds_50_items(client: Client) -> None:
+    items = await create_many(client, 51)
+
+    response = await client.get(URL)
+
+    assert response.json() == items[:50]
+    assert next_url(response) is not None
+
+
+async def test_walking_the_pages_lists_every_item_once_in_order(client: Client) -> None:
+    items = await create_many(client, 23)
+
+    seen, pages = await walk(client, f"{URL}?limit=5")
+
+    assert seen == items
+    assert pages == 5
+
+
+async def test_the_next_link_is_an_absolute_url_that_keeps_the_limit(client: Client) -> None:
+    await create_many(client, 3)
+
+    response = await client.get(f"{URL}?limit=2")
+
+    url = next_url(response)
+    assert url is not None
+    assert url.startswith("http://testserver.local/api/v1/items?")
+    assert "limit=2" in url
+
+
+async def test_items_created_during_a_walk_do_not_repeat_or_hide_existing_ones(client: Client) -> None:
+    items = await create_many(client, 10)
+    seen: list[dict[str, Any]] = []
+    url: str | None = f"{URL}?limit=3"
+    while url is not None:
+        response = await client.get(url)
+        seen.extend(response.json())
+        await create_many(client, 1)
+        url = next_url(response)
+
+    ids = [item["id"] for item in seen]
+    assert len(ids) == len(set(ids))
+    assert ids[: len(items)] == [item["id"] for item in items]
+
+
+async def test_a_deleted_cursor_item_does_not_break_the_walk(client: Client) -> None:
+    items = await create_many(client, 6)
+    first = await client.get(f"{URL}?limit=3")
+    await client.delete(f"{URL}/{items[2]['id']}")
+
+    url = next_url(first)
+    assert url is not None
+    assert (await client.get(url)).json() == items[3:]
+
+
+@pytest.mark.parametrize("limit", ["0", "501", "-1", "ten", "1.5"])
+async def test_a_limit_outside_1_to_500_is_a_422(client: Client, limit: str) -> None:
+    response = await client.get(URL, params={"limit": limit})
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "limit"
+
+
+async def test_a_limit_of_500_is_accepted(client: Client) -> None:
+    assert (await client.get(URL, params={"limit": "500"})).status_code == 200
+
+
+@pytest.mark.parametrize("cursor", ["nonsense!", "AAAA", "é", "", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"])
+async def test_a_cursor_this_service_did_not_issue_is_a_422(client: Client, cursor: str) -> None:
+    response = await client.get(URL, params={"cursor": cursor})
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "cursor"

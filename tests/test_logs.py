@@ -1,0 +1,64 @@
+"""Logging outside requests: crashes are JSON lines too."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def run_python(code: str) -> tuple[int, list[dict[str, object]]]:
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False)
+    lines = (result.stdout + result.stderr).splitlines()
+    return result.returncode, [json.loads(line) for line in lines]
+
+
+def test_an_uncaught_exception_is_one_json_record_with_a_structured_traceback() -> None:
+    code, records = run_python(
+        "from app.logs import configure_logging\n"
+        "configure_logging('INFO', 'json')\n"
+        "secret = 'hunter2'\n"
+        "raise RuntimeError('boom')\n"
+    )
+
+    assert code == 1
+    (record,) = records
+    assert (record["event"], record["level"], record["logger"]) == ("uncaught exception", "critical", "app")
+    assert "boom" in json.dumps(record["exception"])
+    assert "hunter2" not in json.dumps(record), "local variables must not be logged"
+
+
+def test_an_uncaught_exception_in_a_thread_is_a_json_record() -> None:
+    code, records = run_python(
+        "import threading\n"
+        "from app.logs import configure_logging\n"
+        "configure_logging('INFO', 'json')\n"
+        "def fail(): raise ValueError('in thread')\n"
+        "thread = threading.Thread(target=fail); thread.start(); thread.join()\n"
+    )
+
+    assert code == 0
+    (record,) = records
+    assert record["event"] == "uncaught exception"
+    assert "in thread" in json.dumps(record["exception"])
+
+
+def test_warnings_and_standard_library_records_are_json_and_filtered_by_level() -> None:
+    code, records = run_python(
+        "import logging, warnings\n"
+        "from app.logs import configure_logging\n"
+        "configure_logging('WARNING', 'json')\n"
+        "logging.getLogger('uvicorn.error').info('dropped')\n"
+        "logging.getLogger('uvicorn.error').warning('kept %s', 'here')\n"
+        "warnings.warn('old api', DeprecationWarning, stacklevel=1)\n"
+    )
+
+    assert code == 0
+    assert [(record["logger"], record["level"]) for record in records] == [
+        ("uvicorn.error", "warning"),
+        ("py.warnings", "warning"),
+    ]
+    assert records[0]["event"] == "kept here"
+    assert "old api" in str(records[1]["event"])
+    for record in records:
+        assert str(record["timestamp"]).endswith("Z")

@@ -1,0 +1,107 @@
+"""Start-up and shutdown of the real process (`python -m app`)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import SKIP_POSTGRES, empty_postgres
+from tests.service import launch, running_service
+
+
+def run_to_exit(environment: dict[str, str], tmp_path: Path, timeout: float = 30) -> tuple[int, list[str]]:
+    log_path = tmp_path / "service.log"
+    process = launch(environment, log_path)
+    code = process.wait(timeout)
+    return code, log_path.read_text().splitlines()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "log_format"),
+    [("LOG_LEVEL", "LOUD", "json"), ("PORT", "http", "json"), ("LOG_FORMAT", "xml", "json")],
+)
+def test_an_invalid_setting_stops_the_process_with_one_clear_json_line(
+    tmp_path: Path, variable: str, value: str, log_format: str
+) -> None:
+    code, lines = run_to_exit({variable: value, "LOG_FORMAT": log_format} | {variable: value}, tmp_path)
+
+    assert code == 2
+    assert len(lines) == 1
+    record = json.loads(lines[0])
+    assert record["event"] == "invalid configuration"
+    assert record["level"] == "critical"
+    assert (record["variable"], record["value"]) == (variable, value)
+    assert record["allowed"]
+
+
+def test_an_invalid_setting_is_reported_readably_in_console_format(tmp_path: Path) -> None:
+    code, lines = run_to_exit({"LOG_FORMAT": "console", "WORKERS": "many"}, tmp_path)
+
+    assert code == 2
+    assert "invalid configuration" in lines[0]
+    assert "WORKERS" in lines[0]
+
+
+def test_an_unreachable_database_stops_start_up_after_the_timeout_without_showing_the_password(
+    tmp_path: Path,
+) -> None:
+    code, lines = run_to_exit(
+        {"DATABASE_URL": "postgresql://app:s3cret@127.0.0.1:1/items", "DATABASE_CONNECT_TIMEOUT": "0.5"}, tmp_path
+    )
+
+    assert code != 0
+    records = [json.loads(line) for line in lines]
+    assert any(record["event"] == "database unavailable, retrying" for record in records)
+    assert any(record["event"] == "database unavailable at start-up, giving up" for record in records)
+    assert all("s3cret" not in line for line in lines)
+
+
+def test_the_service_serves_and_exits_0_on_sigterm(tmp_path: Path) -> None:
+    with running_service({"DATABASE_URL": f"sqlite:///{tmp_path / 'items.db'}"}, tmp_path / "log") as service:
+        created = httpx.post(f"{service.url}/api/v1/items", json={"name": "n", "description": "d"})
+        assert created.status_code == 201
+        assert service.stop() == 0
+
+    with running_service({"DATABASE_URL": f"sqlite:///{tmp_path / 'items.db'}"}, tmp_path / "log2") as service:
+        assert httpx.get(f"{service.url}/api/v1/items").json() == [created.json()]
+
+
+@SKIP_POSTGRES
+async def test_two_instances_on_one_postgresql_database_share_items(tmp_path: Path) -> None:
+    database = {"DATABASE_URL": await empty_postgres()}
+    with (
+        running_service(database, tmp_path / "one.log") as one,
+        running_service(database, tmp_path / "two.log") as two,
+    ):
+        async with httpx.AsyncClient(base_url=one.url) as first, httpx.AsyncClient(base_url=two.url) as second:
+            created = (await first.post("/api/v1/items", json={"name": "shared", "description": "by one"})).json()
+            item_url = f"/api/v1/items/{created['id']}"
+
+            assert (await second.get(item_url)).json() == created
+            assert (await second.patch(item_url, json={"description": "by two"})).status_code == 200
+            assert (await first.get(item_url)).json()["description"] == "by two"
+            assert (await first.delete(item_url)).status_code == 204
+            assert (await second.get(item_url)).status_code == 404
+
+
+def test_several_workers_serve_one_sqlite_file(tmp_path: Path) -> None:
+    environment = {"DATABASE_URL": f"sqlite:///{tmp_path / 'items.db'}", "WORKERS": "2"}
+    with running_service(environment, tmp_path / "log") as service:
+        ids = {
+            httpx.post(f"{service.url}/api/v1/items", json={"name": f"n{n}", "description": ""}).json()["id"]
+            for n in range(20)
+        }
+        listed = {item["id"] for item in httpx.get(f"{service.url}/api/v1/items?limit=100").json()}
+        assert listed == ids
+        assert service.stop() == 0
+
+
+def test_help_lists_the_reload_flag() -> None:
+    output = subprocess.run([sys.executable, "-m", "app", "--help"], capture_output=True, text=True, check=True).stdout
+
+    assert "--reload" in output

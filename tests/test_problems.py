@@ -1,0 +1,102 @@
+"""Every error is an RFC 9457 problem document with the right status."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.asgi import MAX_BODY_BYTES
+from tests.conftest import Client
+
+PROBLEM_KEYS = {"type", "title", "status", "detail"}
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    problem: dict[str, object] = response.json()
+    assert set(problem) >= PROBLEM_KEYS
+    assert problem["status"] == status
+    assert problem["detail"]
+    return problem
+
+
+@pytest.mark.parametrize("body", [b'{"name": "a", "description": "b"', b"{'name': 'a'}", b"\xff\xfe", b"nul"])
+async def test_malformed_json_is_a_400(sqlite_client: Client, body: bytes) -> None:
+    response = await sqlite_client.post("/api/v1/items", content=body, headers={"content-type": "application/json"})
+
+    problem = assert_problem(response, 400)
+    assert str(problem["type"]).endswith("/malformed-json")
+
+
+async def test_an_empty_body_is_a_422_naming_the_body(sqlite_client: Client) -> None:
+    response = await sqlite_client.post("/api/v1/items", content=b"", headers={"content-type": "application/json"})
+
+    problem = assert_problem(response, 422)
+    assert problem["errors"] == [{"field": "body", "message": "a JSON body is required"}]
+
+
+async def test_a_body_over_64_kib_is_a_413(sqlite_client: Client) -> None:
+    body = b'{"name": "a", "description": "' + b"x" * MAX_BODY_BYTES + b'"}'
+
+    response = await sqlite_client.post("/api/v1/items", content=body, headers={"content-type": "application/json"})
+
+    assert_problem(response, 413)
+    assert (await sqlite_client.get("/api/v1/items")).json() == []
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
+async def test_a_body_that_is_not_declared_json_is_a_415(sqlite_client: Client, content_type: str) -> None:
+    response = await sqlite_client.post(
+        "/api/v1/calculate", content=b'{"a": 1, "b": 2, "operation": "add"}', headers={"content-type": content_type}
+    )
+
+    assert_problem(response, 415)
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/merge-patch+json"])
+async def test_json_media_types_with_parameters_or_suffixes_are_accepted(
+    sqlite_client: Client, content_type: str
+) -> None:
+    response = await sqlite_client.post(
+        "/api/v1/calculate", content=b'{"a": 1, "b": 2, "operation": "add"}', headers={"content-type": content_type}
+    )
+
+    assert response.status_code == 200
+
+
+async def test_a_body_without_a_content_type_is_read_as_json(sqlite_client: Client) -> None:
+    response = await sqlite_client.post("/api/v1/calculate", content=b'{"a": 1, "b": 2, "operation": "add"}')
+
+    assert response.status_code == 200
+    assert response.json()["result"] == 3
+
+
+async def test_an_unknown_route_is_a_404(sqlite_client: Client) -> None:
+    assert_problem(await sqlite_client.get("/no/such/route"), 404)
+
+
+async def test_a_wrong_method_is_a_405_with_an_allow_header(sqlite_client: Client) -> None:
+    response = await sqlite_client.put("/api/v1/calculate", json={})
+
+    assert_problem(response, 405)
+    assert "POST" in response.headers["allow"]
+
+
+async def test_an_unexpected_failure_is_a_500_that_reveals_nothing(sqlite_client: Client, tmp_path: Path) -> None:
+    # Fault injection: a row written behind the service's back that it cannot read.
+    with sqlite3.connect(tmp_path / "items.db") as connection:
+        connection.execute(
+            "INSERT INTO items VALUES ('not-a-uuid', 'n', 'd', '2026-01-01T00:00:00+00:00', 'secret-path')"
+        )
+
+    response = await sqlite_client.get("/api/v1/items")
+
+    problem = assert_problem(response, 500)
+    assert problem["type"] == "about:blank"
+    text = response.text.lower()
+    for leak in ("traceback", "not-a-uuid", "secret", "sqlite", "select", "/app/", ".py"):
+        assert leak not in text

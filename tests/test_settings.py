@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import pytest
+
+from app.settings import DatabaseURL, Settings, SettingsError, redact_url
+
+
+def test_defaults_match_the_documented_ones() -> None:
+    settings = Settings.from_environ({})
+
+    assert settings.environment == "development"
+    assert settings.log_level == "INFO"
+    assert settings.log_format == "json"
+    assert (settings.host, settings.port, settings.workers) == ("127.0.0.1", 8000, 1)
+    assert settings.database == DatabaseURL("sqlite:///data/items.db", "sqlite", "data/items.db")
+    assert settings.access_log is True
+    assert settings.metrics is True
+
+
+def test_values_are_read_from_the_environment() -> None:
+    settings = Settings.from_environ(
+        {
+            "ENVIRONMENT": "production",
+            "LOG_LEVEL": "warning",
+            "LOG_FORMAT": "CONSOLE",
+            "ACCESS_LOG": "off",
+            "METRICS": "0",
+            "HOST": "0.0.0.0",  # noqa: S104
+            "PORT": "9000",
+            "WORKERS": "4",
+            "DATABASE_URL": "postgresql://app:pw@db:5432/items?sslmode=require",
+            "DATABASE_CONNECT_TIMEOUT": "2.5",
+            "DATABASE_POOL_SIZE": "20",
+            "DATABASE_LOCK_TIMEOUT": "1",
+            "SHUTDOWN_TIMEOUT": "30",
+        }
+    )
+
+    assert settings.environment == "production"
+    assert (settings.log_level, settings.log_format) == ("WARNING", "console")
+    assert (settings.access_log, settings.metrics) == (False, False)
+    assert (settings.host, settings.port, settings.workers) == ("0.0.0.0", 9000, 4)  # noqa: S104
+    assert settings.database.kind == "postgresql"
+    assert settings.database_connect_timeout == 2.5
+    assert settings.database_pool_size == 20
+    assert settings.database_lock_timeout == 1.0
+    assert settings.shutdown_timeout == 30
+
+
+def test_empty_values_mean_the_default() -> None:
+    assert Settings.from_environ({"PORT": "", "LOG_LEVEL": "  "}) == Settings.from_environ({})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "allowed"),
+    [
+        ("LOG_LEVEL", "LOUD", "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("LOG_FORMAT", "xml", "one of json, console"),
+        ("ACCESS_LOG", "maybe", "true or false"),
+        ("PORT", "0", "a whole number from 1 to 65535"),
+        ("PORT", "65536", "a whole number from 1 to 65535"),
+        ("PORT", "eighty", "a whole number from 1 to 65535"),
+        ("WORKERS", "-1", "a whole number from 1 to 64"),
+        ("HOST", "local host", "a host name or an IP address"),
+        ("ENVIRONMENT", "prod env!", "up to 64 letters"),
+        ("DATABASE_CONNECT_TIMEOUT", "soon", "a number of seconds from 0 to 600"),
+        ("DATABASE_CONNECT_TIMEOUT", "-1", "a number of seconds from 0 to 600"),
+        ("DATABASE_URL", "mysql://db/items", "sqlite:///relative/path.db"),
+        ("DATABASE_URL", "sqlite://", "sqlite:///relative/path.db"),
+        ("DATABASE_URL", "sqlite://host/file.db", "sqlite:///relative/path.db"),
+        ("DATABASE_URL", "postgresql:///no-host", "postgresql://user:password@host:port/database"),
+    ],
+)
+def test_an_invalid_value_names_the_variable_the_value_and_what_is_allowed(
+    variable: str, value: str, allowed: str
+) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_environ({variable: value})
+
+    error = raised.value
+    assert (error.variable, error.value) == (variable, value)
+    assert allowed in error.allowed
+    assert str(error).startswith(f"{variable}={value!r} is invalid: expected ")
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [("sqlite:///data/items.db", "data/items.db"), ("sqlite:////var/lib/items.db", "/var/lib/items.db")],
+)
+def test_sqlite_urls_follow_the_common_convention(url: str, path: str) -> None:
+    assert Settings.from_environ({"DATABASE_URL": url}).database.sqlite_path == path
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://app:s3cret@db:5432/items", "postgresql://app:s3cret@db:port/items", "postgres://app:s3cret@[::1"],
+)
+def test_the_database_password_never_appears_in_errors_or_reprs(url: str) -> None:
+    try:
+        settings = Settings.from_environ({"DATABASE_URL": url})
+    except SettingsError as error:
+        shown = str(error)
+    else:
+        shown = repr(settings) + settings.database.redacted
+
+    assert "s3cret" not in shown
+
+
+def test_redaction_keeps_everything_but_the_password() -> None:
+    assert redact_url("postgresql://app:pw@db:5432/items?sslmode=require") == (
+        "postgresql://app:***@db:5432/items?sslmode=require"
+    )
+    assert redact_url("postgresql://app@db/items") == "postgresql://app@db/items"
+    assert redact_url("sqlite:///data/items.db") == "sqlite:///data/items.db"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("1", True), ("YES", True), ("on", True), ("false", False), ("No", False)]
+)
+def test_switches_accept_the_usual_spellings(raw: str, expected: bool) -> None:
+    assert Settings.from_environ({"METRICS": raw}).metrics is expected

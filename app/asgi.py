@@ -18,6 +18,8 @@ from app.health import HealthController
 from app.items.routes import ItemController
 from app.items.store import open_store
 from app.logs import get_logger
+from app.metrics import Metrics, metrics_endpoint
+from app.observe import RequestObserver
 from app.problems import EXCEPTION_HANDLERS
 from app.settings import Settings
 
@@ -26,8 +28,9 @@ MAX_BODY_BYTES = 64 * 1024
 logger = get_logger("app.asgi")
 
 
-def create_app(settings: Settings) -> Litestar:
+def create_app(settings: Settings) -> RequestObserver:
     """Build the service for `settings`; the database is opened when the app starts, not here."""
+    metrics = Metrics(settings.metrics_multiprocess_dir) if settings.metrics else None
 
     @asynccontextmanager
     async def item_store(app: Litestar) -> AsyncGenerator[None]:
@@ -46,10 +49,15 @@ def create_app(settings: Settings) -> Litestar:
         finally:
             await app.state.store.close()
 
-    return Litestar(
-        route_handlers=[HealthController, ItemController, CalculateController],
+    litestar = Litestar(
+        route_handlers=[
+            HealthController,
+            ItemController,
+            CalculateController,
+            *([metrics_endpoint] if metrics else []),
+        ],
         lifespan=[item_store],
-        state=State({"environment": settings.environment}),
+        state=State({"environment": settings.environment, "metrics": metrics}),
         request_class=StrictJSONRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY_BYTES,
@@ -63,3 +71,4 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    return RequestObserver(litestar, access_log=settings.access_log, metrics=metrics)

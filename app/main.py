@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Generator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 
 import uvicorn
-from litestar import Litestar
 
 from app.asgi import create_app
 from app.logs import configure_logging, get_logger
+from app.observe import RequestObserver
 from app.settings import Settings, SettingsError
 
 logger = get_logger("app.main")
 
 
-def serve() -> Litestar:
+def serve() -> RequestObserver:
     """The factory uvicorn imports in each worker process: settings were validated by `main` already."""
     settings = Settings.from_environ(os.environ)
     configure_logging(settings.log_level, settings.log_format)
@@ -56,23 +60,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         workers=settings.workers,
         database=settings.database.redacted,
     )
-    uvicorn.run(
-        "app.main:serve",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        reload=arguments.reload,
-        reload_dirs=["app"] if arguments.reload else None,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        log_config=None,
-        access_log=False,  # the service writes one richer access line per request itself
-        server_header=False,
-        timeout_graceful_shutdown=settings.shutdown_timeout,
-    )
+    with metrics_shared_across_workers(settings):
+        uvicorn.run(
+            "app.main:serve",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            reload=arguments.reload,
+            reload_dirs=["app"] if arguments.reload else None,
+            loop="uvloop",
+            http="httptools",
+            lifespan="on",
+            log_config=None,
+            access_log=False,  # the service writes one richer access line per request itself
+            server_header=False,
+            timeout_graceful_shutdown=settings.shutdown_timeout,
+        )
     return 0
+
+
+@contextmanager
+def metrics_shared_across_workers(settings: Settings) -> Generator[None]:
+    """With several workers, give prometheus_client a directory where they pool their numbers.
+
+    Workers are new processes that read PROMETHEUS_MULTIPROC_DIR when they import prometheus_client
+    and when they read their settings, so it must be in the environment before uvicorn starts them.
+    """
+    created_directory = None
+    if settings.metrics and settings.workers > 1:
+        directory = settings.metrics_multiprocess_dir
+        if directory is None:
+            directory = created_directory = tempfile.mkdtemp(prefix="items-service-metrics-")
+        for stale in Path(directory).glob("*.db"):  # counts of an earlier run would be added to this one's
+            stale.unlink()
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    try:
+        yield
+    finally:
+        if created_directory is not None:
+            shutil.rmtree(created_directory, ignore_errors=True)
 
 
 def _exit_after_graceful_shutdown(_signal: int, _frame: FrameType | None) -> None:

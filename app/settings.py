@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, TypeVar, cast
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
@@ -62,6 +63,7 @@ class Settings:
     database_pool_size: int = 10
     database_lock_timeout: float = 5.0
     shutdown_timeout: int = 10
+    metrics_multiprocess_dir: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -88,6 +90,8 @@ class Settings:
             database_pool_size=read("DATABASE_POOL_SIZE", int_between(1, 100), defaults.database_pool_size),
             database_lock_timeout=read("DATABASE_LOCK_TIMEOUT", float_between(0, 60), defaults.database_lock_timeout),
             shutdown_timeout=read("SHUTDOWN_TIMEOUT", int_between(0, 600), defaults.shutdown_timeout),
+            # prometheus_client's own variable: where workers share their metrics (set by app.main for WORKERS > 1).
+            metrics_multiprocess_dir=read("PROMETHEUS_MULTIPROC_DIR", parse_directory, None),
         )
 
 
@@ -118,6 +122,12 @@ def parse_bool(variable: str, raw: str) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise SettingsError(variable, raw, "true or false (also 1/0, yes/no, on/off)")
+
+
+def parse_directory(variable: str, raw: str) -> str:
+    if Path(raw).is_dir():
+        return raw
+    raise SettingsError(variable, raw, "an existing directory")
 
 
 def parse_host(variable: str, raw: str) -> str:

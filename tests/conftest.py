@@ -8,10 +8,10 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from app.asgi import create_app
+from app.observe import RequestObserver
 from app.settings import Settings
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -22,7 +22,7 @@ SKIP_POSTGRES = pytest.mark.skipif(
     not POSTGRES_URL, reason="TEST_DATABASE_URL is not set: no PostgreSQL server to test"
 )
 
-Client = AsyncTestClient[Litestar]
+Client = AsyncTestClient[RequestObserver]
 
 
 def sqlite_url(tmp_path: Path) -> str:

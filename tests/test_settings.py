@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from app.settings import DatabaseURL, Settings, SettingsError, redact_url
@@ -119,3 +121,9 @@ def test_redaction_keeps_everything_but_the_password() -> None:
 )
 def test_switches_accept_the_usual_spellings(raw: str, expected: bool) -> None:
     assert Settings.from_environ({"METRICS": raw}).metrics is expected
+
+
+def test_the_metrics_directory_must_exist(tmp_path: Path) -> None:
+    assert Settings.from_environ({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}).metrics_multiprocess_dir == str(tmp_path)
+    with pytest.raises(SettingsError, match="PROMETHEUS_MULTIPROC_DIR"):
+        Settings.from_environ({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "missing")})

@@ -1,0 +1,115 @@
+"""Request ids and metrics, through the app's outer ASGI layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from litestar.testing import AsyncTestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from app.asgi import create_app
+from app.metrics import Metrics
+from app.observe import request_id_from
+from app.settings import Settings
+from tests.conftest import Client, sqlite_url
+
+
+@pytest.mark.parametrize("incoming", [b"abc", b"A-Za-z0-9._-", b"x" * 128, b"0"])
+def test_a_well_formed_incoming_request_id_is_kept(incoming: bytes) -> None:
+    assert request_id_from(incoming) == incoming.decode()
+
+
+@pytest.mark.parametrize("incoming", [None, b"", b"x" * 129, b"has space", b"semi;colon", b"\xc3\xa9", b"a\nb"])
+def test_a_missing_or_malformed_request_id_is_replaced_by_a_new_one(incoming: bytes | None) -> None:
+    generated = request_id_from(incoming)
+
+    assert len(generated) == 32
+    assert generated != request_id_from(incoming), "each request gets its own"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/health", 200), ("GET", "/nowhere", 404), ("DELETE", "/health", 405), ("POST", "/api/v1/items", 422)],
+)
+async def test_every_response_carries_the_request_id(
+    sqlite_client: Client, method: str, path: str, status: int
+) -> None:
+    response = await sqlite_client.request(method, path, headers={"X-Request-ID": "trace-42"}, json={})
+
+    assert response.status_code == status
+    assert response.headers["x-request-id"] == "trace-42"
+
+
+async def test_a_request_without_an_id_gets_a_generated_one(sqlite_client: Client) -> None:
+    first = await sqlite_client.get("/health/live")
+    second = await sqlite_client.get("/health/live", headers={"X-Request-ID": "not valid!"})
+
+    assert len(first.headers["x-request-id"]) == 32
+    assert len(second.headers["x-request-id"]) == 32
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+
+
+def samples(exposition: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of a Prometheus text exposition, parsed by prometheus_client's own parser."""
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+    }
+
+
+def labels(method: str, route: str, status: str, **extra: str) -> frozenset[tuple[str, str]]:
+    return frozenset({"method": method, "route": route, "status": status, **extra}.items())
+
+
+async def test_metrics_count_requests_by_method_route_template_and_status(sqlite_client: Client) -> None:
+    created = await sqlite_client.post("/api/v1/items", json={"name": "n", "description": "d"})
+    for _ in range(2):
+        await sqlite_client.get(f"/api/v1/items/{created.json()['id']}")
+    await sqlite_client.get("/api/v1/items/01890a5d-ac96-774b-bcce-b302099a8057")
+    await sqlite_client.get("/random/path/1")
+    await sqlite_client.get("/random/path/2")
+    await sqlite_client.request("BREW", "/api/v1/items")
+
+    response = await sqlite_client.get("/metrics")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    scraped = samples(response.text)
+    assert scraped["http_requests_total", labels("POST", "/api/v1/items", "201")] == 1
+    assert scraped["http_requests_total", labels("GET", "/api/v1/items/{item_id}", "200")] == 2
+    assert scraped["http_requests_total", labels("GET", "/api/v1/items/{item_id}", "404")] == 1
+    assert scraped["http_requests_total", labels("GET", "<unmatched>", "404")] == 2, "raw paths never become labels"
+    assert scraped["http_requests_total", labels("OTHER", "<unmatched>", "405")] == 1
+    assert scraped["http_request_duration_seconds_count", labels("GET", "/api/v1/items/{item_id}", "200")] == 2
+    assert scraped["http_requests_in_flight", frozenset()] == 1, "the scrape itself is in flight"
+    assert ("process_resident_memory_bytes", frozenset()) in scraped
+    assert any(name == "python_info" for name, _ in scraped)
+
+
+async def test_probes_and_scrapes_are_counted_but_left_out_of_the_latency_histogram(sqlite_client: Client) -> None:
+    for path in ("/health", "/health/live", "/health/ready", "/metrics"):
+        await sqlite_client.get(path)
+
+    scraped = samples((await sqlite_client.get("/metrics")).text)
+
+    for route in ("/health", "/health/live", "/health/ready", "/metrics"):
+        assert scraped["http_requests_total", labels("GET", route, "200")] >= 1
+        assert ("http_request_duration_seconds_count", labels("GET", route, "200")) not in scraped
+
+
+async def test_metrics_can_be_switched_off(tmp_path: Path) -> None:
+    settings = Settings.from_environ({"DATABASE_URL": sqlite_url(tmp_path), "METRICS": "false"})
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        assert (await client.get("/metrics")).status_code == 404
+        assert (await client.get("/health")).status_code == 200
+
+
+def test_metrics_of_several_workers_are_read_from_their_shared_directory(tmp_path: Path) -> None:
+    # Each worker's numbers live in files; what one scrape shows is the sum over those files.
+    metrics = Metrics(multiprocess_directory=str(tmp_path))
+
+    exposition = metrics.exposition().decode()
+
+    assert "process_resident_memory_bytes" not in exposition, "per-process collectors are not summed"

@@ -1,0 +1,152 @@
+"""What log aggregators read: the real process's output, from start-up to shutdown."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.service import Service, running_service
+
+REQUIRED_KEYS = {"timestamp", "level", "logger", "event"}
+ACCESS_FIELDS = {"request_id", "method", "path", "route", "status", "duration_ms", "client", "user_agent"}
+
+
+def access_lines(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    lines = [record for record in records if record["logger"] == "app.access"]
+    by_id = {record["request_id"]: record for record in lines}
+    assert len(by_id) == len(lines), "one access line per request id"
+    return by_id
+
+
+def drive_traffic(service: Service, database: Path) -> dict[str, int]:
+    """Success, client errors, an unknown route and a forced 500; returns request id -> status."""
+    statuses: dict[str, int] = {}
+    with httpx.Client(base_url=service.url, headers={"User-Agent": "log-test/1.0"}) as client:
+
+        def call(
+            request_id: str, method: str, path: str, headers: dict[str, str] | None = None, **options: Any
+        ) -> httpx.Response:
+            response = client.request(method, path, headers={"X-Request-ID": request_id, **(headers or {})}, **options)
+            assert response.headers["x-request-id"] == request_id
+            statuses[request_id] = response.status_code
+            return response
+
+        created = call("create", "POST", "/api/v1/items", json={"name": "n", "description": "d"})
+        call("read", "GET", f"/api/v1/items/{created.json()['id']}", params={"secret_query": "q-value"})
+        call("invalid", "POST", "/api/v1/items", json={"name": ""})
+        call("unknown-route", "GET", "/no/such/route")
+        call("wrong-method", "DELETE", "/api/v1/calculate")
+        call(
+            "with-secrets",
+            "GET",
+            "/health",
+            headers={"Authorization": "Bearer auth-token-value", "Cookie": "session=cookie-value"},
+        )
+        # Fault injection: a row the service cannot read, written behind its back.
+        with sqlite3.connect(database) as connection:
+            connection.execute("INSERT INTO items VALUES ('bad-id', 'n', 'd', 'x', 'y')")
+        call("failure", "GET", "/api/v1/items")
+    return statuses
+
+
+def test_every_line_is_json_and_each_request_has_one_correlated_access_line(tmp_path: Path) -> None:
+    database = tmp_path / "items.db"
+    with running_service({"DATABASE_URL": f"sqlite:///{database}"}, tmp_path / "service.log") as service:
+        statuses = drive_traffic(service, database)
+        assert service.stop() == 0
+
+    records = service.records()
+    for record in records:
+        assert record.keys() >= REQUIRED_KEYS, record
+        assert record["level"] == record["level"].lower()
+        assert str(record["timestamp"]).endswith("Z")
+
+    access = access_lines(records)
+    for request_id, status in statuses.items():
+        line = access[request_id]
+        assert line.keys() >= ACCESS_FIELDS
+        assert line["status"] == status
+        assert line["user_agent"] == "log-test/1.0"
+        assert line["client"] == "127.0.0.1"
+        assert line["duration_ms"] >= 0
+    assert access["read"]["route"] == "/api/v1/items/{item_id}"
+    assert access["read"]["path"].startswith("/api/v1/items/")
+    assert access["unknown-route"]["route"] is None
+    assert (statuses["failure"], statuses["invalid"], statuses["wrong-method"]) == (500, 422, 405)
+
+    failure_records = [record for record in records if record.get("request_id") == "failure"]
+    (error,) = [record for record in failure_records if record["level"] == "error"]
+    assert error["event"] == "unhandled exception"
+    assert error["exception"][0]["exc_type"] == "ValueError"
+    assert all("exception" not in record for record in records if record.get("request_id") != "failure")
+
+    output = service.output()
+    for secret in ("q-value", "auth-token-value", "cookie-value"):
+        assert secret not in output
+
+    uvicorn_events = [record["event"] for record in records if record["logger"] == "uvicorn.error"]
+    assert any(event.startswith("Uvicorn running on") for event in uvicorn_events)
+    assert "Application startup complete." in uvicorn_events
+    assert "Application shutdown complete." in uvicorn_events
+    assert any(event.startswith("Finished server process") for event in uvicorn_events)
+
+
+def test_log_level_filters_the_service_and_uvicorn_alike(tmp_path: Path) -> None:
+    environment = {"DATABASE_URL": f"sqlite:///{tmp_path / 'items.db'}", "LOG_LEVEL": "WARNING"}
+    with running_service(environment, tmp_path / "service.log") as service:
+        httpx.get(f"{service.url}/health")
+        service.stop()
+
+    assert [record for record in service.records() if record["level"] in ("debug", "info")] == []
+
+
+def test_the_access_log_can_be_switched_off(tmp_path: Path) -> None:
+    environment = {"DATABASE_URL": f"sqlite:///{tmp_path / 'items.db'}", "ACCESS_LOG": "false"}
+    with running_service(environment, tmp_path / "service.log") as service:
+        httpx.get(f"{service.url}/health")
+        service.stop()
+
+    records = service.records()
+    assert any(record["logger"] == "uvicorn.error" for record in records)
+    assert not any(record["logger"] == "app.access" for record in records)
+
+
+def test_metrics_add_up_across_worker_processes(tmp_path: Path) -> None:
+    environment = {"DATABASE_URL": f"sqlite:///{tmp_path / 'items.db'}", "WORKERS": "2"}
+    with running_service(environment, tmp_path / "service.log") as service:
+        for _ in range(30):
+            # A new connection each time, so the kernel spreads requests over the workers.
+            httpx.get(f"{service.url}/health", headers={"Connection": "close"})
+        scrapes = [httpx.get(f"{service.url}/metrics").text for _ in range(5)]
+        assert service.stop() == 0
+
+    pids = Counter(record["event"] for record in service.records() if "Started server process" in str(record["event"]))
+    assert len(pids) == 2
+    for scrape in scrapes:
+        (line,) = [
+            line for line in scrape.splitlines() if line.startswith('http_requests_total{method="GET",route="/health",')
+        ]
+        assert line.endswith(" 30.0")
+
+
+def test_a_given_metrics_directory_is_cleared_of_an_earlier_run_and_kept(tmp_path: Path) -> None:
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    (directory / "counter_999.db").write_bytes(b"left by a crashed run")
+    environment = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'items.db'}",
+        "WORKERS": "2",
+        "PROMETHEUS_MULTIPROC_DIR": str(directory),
+    }
+    with running_service(environment, tmp_path / "service.log") as service:
+        scrape = httpx.get(f"{service.url}/metrics")
+        assert service.stop() == 0
+
+    assert scrape.status_code == 200
+    assert "http_requests_total" in scrape.text
+    assert directory.is_dir()
+    assert not (directory / "counter_999.db").exists()

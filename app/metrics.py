@@ -2,11 +2,18 @@
 
 Labels are bounded whatever clients send: the route is the matched template (never the raw path),
 unknown methods are folded into OTHER, and the status is a number from 100 to 599.
+
+Every request pays for its metrics, so one process keeps plain counters that only the event loop
+touches and turns them into samples when scraped (`InProcessMetrics`). Several worker processes
+need prometheus_client's multiprocess values, which pool their numbers through files
+(`SharedMetrics`): a lock and a file write per update, the price of correct totals.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from bisect import bisect_left
+from collections.abc import Iterator
+from typing import Any, Protocol
 
 from litestar import Request, Response, get
 from prometheus_client import (
@@ -20,6 +27,7 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 UNMATCHED_ROUTE = "<unmatched>"
@@ -30,54 +38,111 @@ UNTIMED_ROUTES = frozenset({"/metrics", "/health", "/health/live", "/health/read
 # The text format every Prometheus version reads; Litestar appends the charset.
 EXPOSITION_MEDIA_TYPE = "text/plain; version=0.0.4"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+LABELS = ("method", "route", "status")
+REQUESTS = ("http_requests", "HTTP requests answered.")
+LATENCY = (
+    "http_request_duration_seconds",
+    "Time from receiving a request to finishing its response (probes and scrapes left out).",
+)
+IN_FLIGHT = ("http_requests_in_flight", "HTTP requests being handled.")
+
+Key = tuple[str, str, int]
 
 
-class Metrics:
-    """The service's metrics in a registry of their own, so that each app (and each test) starts at zero."""
+class RequestMetrics(Protocol):
+    """What the request observer records, and what /metrics shows."""
 
-    def __init__(self, multiprocess_directory: str | None = None) -> None:
-        # *_created series double what every scrape carries and tell operators nothing here.
-        disable_created_metrics()
+    def started(self) -> None: ...
+
+    def finished(self, method: str, route: str | None, status: int, seconds: float) -> None: ...
+
+    def exposition(self) -> bytes: ...
+
+
+def create_metrics(multiprocess_directory: str | None) -> RequestMetrics:
+    # *_created series double what every scrape carries and tell operators nothing here.
+    disable_created_metrics()
+    if multiprocess_directory is None:
+        return InProcessMetrics()
+    return SharedMetrics(multiprocess_directory)
+
+
+def label_key(method: str, route: str | None, status: int) -> Key:
+    return (method if method in KNOWN_METHODS else "OTHER", route or UNMATCHED_ROUTE, status)
+
+
+class InProcessMetrics:
+    """Counters of one process, updated without locks: only the event loop thread reads or writes them."""
+
+    def __init__(self) -> None:
+        self._in_flight = 0
+        self._requests: dict[Key, int] = {}
+        # Per label set: a count per bucket (the last one is +Inf), then the sum of seconds.
+        self._latency: dict[Key, list[float]] = {}
         self.registry = CollectorRegistry(auto_describe=True)
-        if multiprocess_directory is None:
-            ProcessCollector(registry=self.registry)
-            PlatformCollector(registry=self.registry)
-            GCCollector(registry=self.registry)
-            metrics_registry: CollectorRegistry | None = self.registry
-        else:
-            # Each worker writes its numbers to files in the directory; a scrape of any worker sums them all.
-            MultiProcessCollector(self.registry, path=multiprocess_directory)
-            metrics_registry = None
-        labels = ("method", "route", "status")
-        self._requests = Counter("http_requests", "HTTP requests answered.", labels, registry=metrics_registry)
-        self._latency = Histogram(
-            "http_request_duration_seconds",
-            "Time from receiving a request to finishing its response (probes and scrapes left out).",
-            labels,
-            buckets=LATENCY_BUCKETS,
-            registry=metrics_registry,
-        )
-        self.in_flight = Gauge(
-            "http_requests_in_flight",
-            "HTTP requests being handled.",
-            registry=metrics_registry,
-            multiprocess_mode="livesum",
-        )
-        # Looking children up by label values costs more than the increment itself: keep them at hand.
-        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram | None]] = {}
+        for collector in (ProcessCollector, PlatformCollector, GCCollector):
+            collector(registry=self.registry)
+        self.registry.register(self)
 
-    def observe(self, method: str, route: str | None, status: int, seconds: float) -> None:
-        key = (method if method in KNOWN_METHODS else "OTHER", route or UNMATCHED_ROUTE, status)
-        children = self._children.get(key)
-        if children is None:
-            labels = (key[0], key[1], str(status))
-            # An untimed route gets no histogram child at all: an empty one would still be exported.
-            latency = None if key[1] in UNTIMED_ROUTES else self._latency.labels(*labels)
-            children = self._children[key] = (self._requests.labels(*labels), latency)
-        count, latency = children
-        count.inc()
-        if latency is not None:
-            latency.observe(seconds)
+    def started(self) -> None:
+        self._in_flight += 1
+
+    def finished(self, method: str, route: str | None, status: int, seconds: float) -> None:
+        self._in_flight -= 1
+        key = label_key(method, route, status)
+        self._requests[key] = self._requests.get(key, 0) + 1
+        if key[1] in UNTIMED_ROUTES:
+            return
+        latency = self._latency.get(key)
+        if latency is None:
+            latency = self._latency[key] = [0.0] * (len(LATENCY_BUCKETS) + 2)
+        latency[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        latency[-1] += seconds
+
+    def collect(self) -> Iterator[Metric]:
+        """Called by the registry at each scrape."""
+        requests = CounterMetricFamily(*REQUESTS, labels=LABELS)
+        for (method, route, status), count in self._requests.items():
+            requests.add_metric([method, route, str(status)], count)
+        latency = HistogramMetricFamily(*LATENCY, labels=LABELS)
+        bounds = [*map(str, LATENCY_BUCKETS), "+Inf"]
+        for (method, route, status), counts in self._latency.items():
+            cumulative: list[tuple[str, float]] = []
+            running = 0.0
+            for bound, count in zip(bounds, counts, strict=False):
+                running += count
+                cumulative.append((bound, running))
+            latency.add_metric([method, route, str(status)], cumulative, counts[-1])
+        yield requests
+        yield latency
+        yield GaugeMetricFamily(*IN_FLIGHT, value=self._in_flight)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class SharedMetrics:
+    """Counters of several worker processes, pooled through prometheus_client's multiprocess files."""
+
+    def __init__(self, directory: str) -> None:
+        # Each worker writes its numbers to files in the directory; a scrape of any worker sums them all.
+        # Process and Python collectors are left out: their numbers cannot be summed across processes.
+        self.registry = CollectorRegistry(auto_describe=True)
+        MultiProcessCollector(self.registry, path=directory)
+        self._requests = Counter(*REQUESTS, LABELS, registry=None)
+        self._latency = Histogram(*LATENCY, LABELS, buckets=LATENCY_BUCKETS, registry=None)
+        self._in_flight = Gauge(*IN_FLIGHT, registry=None, multiprocess_mode="livesum")
+
+    def started(self) -> None:
+        self._in_flight.inc()
+
+    def finished(self, method: str, route: str | None, status: int, seconds: float) -> None:
+        self._in_flight.dec()
+        key = label_key(method, route, status)
+        labels = (key[0], key[1], str(status))
+        self._requests.labels(*labels).inc()
+        if key[1] not in UNTIMED_ROUTES:
+            self._latency.labels(*labels).observe(seconds)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
@@ -91,5 +156,5 @@ class Metrics:
     sync_to_thread=False,
 )
 def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
-    metrics: Metrics = request.app.state.metrics
+    metrics: RequestMetrics = request.app.state.metrics
     return Response(metrics.exposition(), media_type=EXPOSITION_MEDIA_TYPE)

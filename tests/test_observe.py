@@ -9,7 +9,7 @@ from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.asgi import create_app
-from app.metrics import Metrics
+from app.metrics import create_metrics
 from app.observe import request_id_from
 from app.settings import Settings
 from tests.conftest import Client, sqlite_url
@@ -106,10 +106,24 @@ async def test_metrics_can_be_switched_off(tmp_path: Path) -> None:
         assert (await client.get("/health")).status_code == 200
 
 
-def test_metrics_of_several_workers_are_read_from_their_shared_directory(tmp_path: Path) -> None:
-    # Each worker's numbers live in files; what one scrape shows is the sum over those files.
-    metrics = Metrics(multiprocess_directory=str(tmp_path))
+def test_latency_lands_in_the_first_bucket_at_or_above_it() -> None:
+    metrics = create_metrics(multiprocess_directory=None)
+    for seconds in (0.003, 0.005, 0.2, 30.0):
+        metrics.started()
+        metrics.finished("GET", "/api/v1/items", 200, seconds)
 
-    exposition = metrics.exposition().decode()
+    scraped = samples(metrics.exposition().decode())
 
-    assert "process_resident_memory_bytes" not in exposition, "per-process collectors are not summed"
+    def bucket(le: str) -> float:
+        return scraped["http_request_duration_seconds_bucket", labels("GET", "/api/v1/items", "200", le=le)]
+
+    assert (bucket("0.0025"), bucket("0.005"), bucket("0.1"), bucket("0.25"), bucket("10.0"), bucket("+Inf")) == (
+        0,
+        2,
+        2,
+        3,
+        3,
+        4,
+    )
+    assert scraped["http_request_duration_seconds_sum", labels("GET", "/api/v1/items", "200")] == pytest.approx(30.208)
+    assert scraped["http_requests_in_flight", frozenset()] == 0

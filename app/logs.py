@@ -155,6 +155,7 @@ def configure_logging(level: LogLevel, log_format: LogFormat) -> None:
     logging.captureWarnings(capture=True)
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_uncaught_in_thread
+    sys.unraisablehook = _log_unraisable
 
 
 def _unbuffered_stdout() -> BinaryIO:
@@ -164,6 +165,17 @@ def _unbuffered_stdout() -> BinaryIO:
 
 def _log_uncaught(kind: type[BaseException], exc: BaseException, traceback: TracebackType | None) -> None:
     get_logger("app").critical("uncaught exception", exc_info=(kind, exc, traceback))
+
+
+def _log_unraisable(unraisable: Any) -> None:
+    # Exceptions Python cannot raise (in __del__, in finalizers) would otherwise print plain text.
+    exc = unraisable.exc_value
+    get_logger("app").error(
+        "unraisable exception",
+        context=repr(unraisable.object),
+        message=unraisable.err_msg,
+        exc_info=(unraisable.exc_type, exc, unraisable.exc_traceback),
+    )
 
 
 def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:

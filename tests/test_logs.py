@@ -62,3 +62,18 @@ def test_warnings_and_standard_library_records_are_json_and_filtered_by_level() 
     assert "old api" in str(records[1]["event"])
     for record in records:
         assert str(record["timestamp"]).endswith("Z")
+
+
+def test_an_exception_python_cannot_raise_is_a_json_record() -> None:
+    code, records = run_python(
+        "from app.logs import configure_logging\n"
+        "configure_logging('INFO', 'json')\n"
+        "class Leaky:\n"
+        "    def __del__(self): raise OSError('in finalizer')\n"
+        "Leaky()\n"
+    )
+
+    assert code == 0
+    (record,) = records
+    assert (record["event"], record["level"]) == ("unraisable exception", "error")
+    assert "in finalizer" in json.dumps(record["exception"])

@@ -99,7 +99,12 @@ def problem_responses(*statuses: HTTPStatus) -> dict[int, ResponseSpec]:
     """OpenAPI entries for the problem documents a route can answer with."""
     return {
         status.value: ResponseSpec(
-            data_container=Problem, description=status.description, media_type=PROBLEM_MEDIA_TYPE
+            data_container=Problem,
+            description=status.description,
+            media_type=PROBLEM_MEDIA_TYPE,
+            # Generated examples are random text: noise to readers, and they need polyfactory and
+            # faker, which the image leaves out.
+            generate_examples=False,
         )
         for status in statuses
     }

@@ -7,11 +7,14 @@ run := uv + " run --locked"
 
 # Container images: podman or docker, whichever is installed (CONTAINER_ENGINE overrides).
 engine := env("CONTAINER_ENGINE", `command -v podman >/dev/null 2>&1 && echo podman || echo docker`)
-image_name := env("IMAGE", "ghcr.io/example-org/items-service")
+# Registries want lower case; GitHub's owner/repository names may not be.
+image_name := lowercase(env("IMAGE", "ghcr.io/example-org/items-service"))
 default_base := "docker.io/library/python:3.11-slim-bookworm"
 local_base := "localhost/python-base:3.11-bookworm"
 # The host's CA bundle, passed to builds as a secret where PyPI is reached through a TLS-inspecting proxy.
 ca_bundle := env("CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+trivy := "docker.io/aquasec/trivy:0.69.3@sha256:bcc376de8d77cfe086a917230e818dc9f8528e3c852f7b1aff648949b6258d1c"
+staging := "items-service-staging"
 
 # List the recipes
 default:
@@ -49,6 +52,7 @@ test *pytest_args:
     {{run}} coverage erase
     {{run}} coverage run -m pytest {{pytest_args}}
     {{run}} coverage combine --quiet
+    {{run}} coverage xml --quiet --fail-under=0
     {{run}} coverage report
 
 # Everything a change must pass before it is pushed
@@ -90,8 +94,8 @@ base-image tag=local_base:
     echo "Imported {{tag}}"
 
 # Smoke-test a running instance over HTTP (health, an item's life, calculate, a 4xx)
-smoke url="http://127.0.0.1:8000":
-    {{run}} python tests/delivery/smoke.py {{url}}
+smoke $url=env("DEPLOY_URL", "http://127.0.0.1:8000"):
+    {{run}} python ci/smoke.py "$url"
 
 # Build the image and prove it by running it (read-only root, health, smoke, uid, restart, SIGTERM)
 image-test:
@@ -104,4 +108,181 @@ image-test:
         base=(--build-arg "BASE_IMAGE={{local_base}}")
     fi
     {{just_executable()}} image "${base[@]}"
-    {{run}} python tests/delivery/image_check.py "{{image_name}}:$({{uv}} version --short)" {{engine}}
+    {{run}} python ci/image_check.py "{{image_name}}:$({{uv}} version --short)" {{engine}}
+
+# Fuzz the API from its own OpenAPI document (schemathesis, every check, valid and invalid inputs)
+fuzz examples="300":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    workdir=$(mktemp -d)
+    port=$({{run}} python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    DATABASE_URL="sqlite:///$workdir/items.db" PORT=$port ACCESS_LOG=false {{run}} python -m app > "$workdir/service.log" 2>&1 &
+    service=$!
+    trap 'kill -TERM $service 2>/dev/null; wait $service; rm -rf "$workdir"' EXIT
+    until PORT=$port {{run}} python -m app.probe; do
+        kill -0 $service 2>/dev/null || { cat "$workdir/service.log"; exit 1; }
+        sleep 0.2
+    done
+    {{run}} schemathesis --config-file ci/schemathesis.toml run "http://127.0.0.1:$port/schema/openapi.json" \
+        --checks all --mode all --max-examples {{examples}} --seed 20261126 --no-color
+    if grep -q '"level":"error"' "$workdir/service.log"; then
+        echo "The service logged errors while fuzzed:"; grep '"level":"error"' "$workdir/service.log"; exit 1
+    fi
+
+# Audit the workflow templates in ci/: zizmor (offline, every severity), the workflow schema, drift
+lint-ci:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    {{run}} zizmor --offline --persona=pedantic ci/*.yml
+    {{run}} check-jsonschema --builtin-schema vendor.github-workflows ci/*.yml
+    if [ -d .github/workflows ]; then
+        for template in ci/*.yml; do
+            installed=".github/workflows/$(basename "$template")"
+            [ -f "$installed" ] || continue
+            diff -u "$template" "$installed" || { echo "$installed has drifted from $template: run just ci-install"; exit 1; }
+        done
+    fi
+
+# Install the workflow templates from ci/ into .github/workflows/ of this checkout
+ci-install:
+    mkdir -p .github/workflows
+    cp ci/ci.yml ci/cd.yml ci/release.yml .github/workflows/
+    @echo "Installed ci/*.yml into .github/workflows/"
+
+# Tag the built image as sha-COMMIT and any TAGS, push them, and report the digest (GITHUB_OUTPUT too)
+push *tags:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    source="{{image_name}}:$({{uv}} version --short)"
+    workdir=$(mktemp -d)
+    trap 'rm -rf "$workdir"' EXIT
+    declare -A pushed=()
+    for tag in "sha-$(git rev-parse --short=7 HEAD)" {{tags}}; do
+        [ -z "${pushed[$tag]:-}" ] || continue
+        pushed[$tag]=1
+        {{engine}} tag "$source" "{{image_name}}:$tag"
+        if [ "{{engine}}" = podman ]; then
+            {{engine}} push --digestfile "$workdir/digest" "{{image_name}}:$tag"
+            digest=$(cat "$workdir/digest")
+        else
+            {{engine}} push "{{image_name}}:$tag"
+            digest=$({{engine}} image inspect --format '{{{{index .RepoDigests 0}}}}' "{{image_name}}:$tag")
+            digest=${digest#*@}
+        fi
+        echo "Pushed {{image_name}}:$tag ($digest)"
+    done
+    if [ -n "${GITHUB_OUTPUT:-}" ]; then
+        printf 'image=%s\ndigest=%s\n' "{{image_name}}" "$digest" >> "$GITHUB_OUTPUT"
+    fi
+
+# Scan the built image for known vulnerabilities with Trivy; writes trivy.sarif
+scan:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    workdir=$(mktemp -d)
+    trap 'rm -rf "$workdir"' EXIT
+    {{engine}} save --output "$workdir/image.tar" "{{image_name}}:$({{uv}} version --short)"
+    {{engine}} run --rm --volume "$workdir:/scan" {{trivy}} image --input /scan/image.tar \
+        --scanners vuln --format sarif --output /scan/trivy.sarif
+    cp "$workdir/trivy.sarif" trivy.sarif
+    echo "Wrote trivy.sarif"
+
+# Write a CycloneDX SBOM of the locked runtime dependencies to sbom.cdx.json (offline)
+sbom:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    requirements=$(mktemp)
+    trap 'rm -f "$requirements"' EXIT
+    {{uv}} export --locked --no-dev --no-emit-project --no-hashes --format requirements-txt --quiet --output-file "$requirements"
+    {{run}} cyclonedx-py requirements --output-format JSON --output-file sbom.cdx.json "$requirements"
+    echo "Wrote sbom.cdx.json"
+
+# Check the locked runtime dependencies for known vulnerabilities; fails if they cannot be checked
+audit:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    requirements=$(mktemp)
+    trap 'rm -f "$requirements"' EXIT
+    {{uv}} export --locked --no-dev --no-emit-project --format requirements-txt --quiet --output-file "$requirements"
+    # --strict: an unreachable vulnerability source is a failure, not "no known vulnerabilities".
+    {{run}} pip-audit --strict --disable-pip --requirement "$requirements"
+
+# Print the image tags a release of VERSION built from COMMIT pushes
+release-tags version commit:
+    {{run}} python ci/release_tags.py "{{version}}" "{{commit}}"
+
+# Check that a release tag (default: GITHUB_REF_NAME) is v + the version in pyproject.toml
+release-check $tag=env("GITHUB_REF_NAME", ""):
+    #!/usr/bin/env bash
+    set -euo pipefail
+    version=$({{uv}} version --short)
+    if [ "$tag" != "v$version" ]; then
+        echo "The tag '$tag' does not match the project's version: expected v$version (pyproject.toml)" >&2
+        exit 1
+    fi
+    echo "The tag $tag matches the project's version $version"
+
+# Push the image under every tag a release gets (X.Y.Z, X.Y, X, latest, sha-COMMIT)
+push-release $tag=env("GITHUB_REF_NAME", ""):
+    #!/usr/bin/env bash
+    set -euo pipefail
+    {{just_executable()}} release-check "$tag"
+    mapfile -t tags < <({{run}} python ci/release_tags.py "${tag#v}" "$(git rev-parse HEAD)")
+    {{just_executable()}} push "${tags[@]}"
+
+# Publish the GitHub release of a tag: generated notes, the pull command, the SBOM attached
+publish-release $tag=env("GITHUB_REF_NAME", ""):
+    #!/usr/bin/env bash
+    set -euo pipefail
+    version="${tag#v}"
+    notes=$(mktemp)
+    trap 'rm -f "$notes"' EXIT
+    printf 'Pull the image:\n\n```sh\ndocker pull %s:%s\n```\n' "{{image_name}}" "$version" > "$notes"
+    prerelease=()
+    if [[ "$version" == *-* ]]; then prerelease=(--prerelease); fi
+    gh release create "$tag" --title "$tag" --verify-tag --generate-notes --notes-file "$notes" "${prerelease[@]}" sbom.cdx.json
+
+# Deploy an image: by DIGEST (pulled from the registry), or the locally built one when none is given
+deploy $environment=env("DEPLOY_ENVIRONMENT", "staging") $digest=env("DEPLOY_DIGEST", ""):
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ -n "$digest" ]; then
+        reference="{{image_name}}@$digest"
+        {{engine}} pull --quiet "$reference"
+    else
+        reference="{{image_name}}:$({{uv}} version --short)"
+    fi
+    case "$environment" in
+        staging)
+            # Staging is a container on this machine (the CD runner), on 127.0.0.1:8000.
+            {{engine}} rm --force {{staging}} >/dev/null 2>&1 || true
+            # shellcheck disable=SC2086 # CONTAINER_RUN_ARGS holds several options
+            {{engine}} run --detach --name {{staging}} --read-only --tmpfs /tmp --env ENVIRONMENT=staging \
+                --publish 127.0.0.1:8000:8000 ${CONTAINER_RUN_ARGS:-} "$reference" >/dev/null
+            for _ in $(seq 100); do
+                if PORT=8000 {{run}} python -m app.probe; then
+                    echo "Deployed $reference to staging: http://127.0.0.1:8000"
+                    exit 0
+                fi
+                sleep 0.2
+            done
+            {{engine}} logs {{staging}}
+            echo "The staging deployment did not become live" >&2
+            exit 1
+            ;;
+        production)
+            # ===== THE REAL PRODUCTION TARGET GOES HERE =====
+            # Replace this branch with the rollout to your platform (kubectl set image, a Nomad job,
+            # a cloud run service...), deploying "$reference", and set DEPLOY_URL for `just smoke`.
+            echo "No production target is configured: edit the production branch of the deploy recipe." >&2
+            exit 1
+            ;;
+        *)
+            echo "Unknown environment '$environment': staging or production" >&2
+            exit 2
+            ;;
+    esac
+
+# Remove the staging container that `just deploy staging` started
+undeploy:
+    {{engine}} rm --force --time 10 {{staging}}

@@ -20,6 +20,7 @@ from app.items.store import open_store
 from app.logs import get_logger
 from app.metrics import create_metrics, metrics_endpoint
 from app.observe import RequestObserver
+from app.options import CorrectOptionsAllow
 from app.problems import EXCEPTION_HANDLERS
 from app.settings import Settings
 
@@ -71,4 +72,4 @@ def create_app(settings: Settings) -> RequestObserver:
         logging_config=None,
         debug=False,
     )
-    return RequestObserver(litestar, access_log=settings.access_log, metrics=metrics)
+    return RequestObserver(CorrectOptionsAllow(litestar), access_log=settings.access_log, metrics=metrics)

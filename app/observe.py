@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 import re
 from time import perf_counter
-from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,8 +17,6 @@ from app.metrics import RequestMetrics
 
 REQUEST_ID_HEADER = b"x-request-id"
 VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
-# Litestar's templates carry converters ("{item_id:str}"); the route label and field read "{item_id}".
-PATH_CONVERTER = re.compile(r":[a-z]+}")
 
 
 def request_id_from(incoming: bytes | None) -> str:
@@ -38,7 +35,6 @@ class RequestObserver:
         self.app = app
         self.access_log = access_log
         self.metrics = metrics
-        self._templates: dict[str, str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,7 +66,8 @@ class RequestObserver:
             await self.app(scope, receive, send_with_request_id)
         finally:
             seconds = perf_counter() - started
-            route = self._route(scope)
+            # Litestar leaves the matched template ("/api/v1/items/{item_id}") here; 404s and 405s have none.
+            route: str | None = scope.get("path_template")  # pyright: ignore[reportUnknownMemberType]
             if self.metrics is not None:
                 self.metrics.finished(scope["method"], route, status, seconds)
             if self.access_log:
@@ -87,13 +84,3 @@ class RequestObserver:
                     }
                 )
             request_id.reset(request_id_token)
-
-    def _route(self, scope: Scope) -> str | None:
-        # Litestar sets it once a route matched; a 404 or 405 has none.
-        template: Any = scope.get("path_template")  # pyright: ignore[reportUnknownMemberType]
-        if template is None:
-            return None
-        route = self._templates.get(template)
-        if route is None:
-            route = self._templates[template] = PATH_CONVERTER.sub("}", template)
-        return route

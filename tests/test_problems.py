@@ -100,3 +100,22 @@ async def test_an_unexpected_failure_is_a_500_that_reveals_nothing(sqlite_client
     text = response.text.lower()
     for leak in ("traceback", "not-a-uuid", "secret", "sqlite", "select", "/app/", ".py"):
         assert leak not in text
+
+
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [
+        ("/api/v1/items", "GET, OPTIONS, POST"),
+        ("/api/v1/items/01890a5d-ac96-774b-bcce-b302099a8057", "DELETE, GET, OPTIONS, PATCH, PUT"),
+        ("/api/v1/calculate", "OPTIONS, POST"),
+    ],
+)
+async def test_options_lists_every_method_of_the_path(sqlite_client: Client, path: str, allow: str) -> None:
+    response = await sqlite_client.options(path)
+
+    assert response.status_code == 204
+    assert response.headers.get_list("allow") == [allow]
+
+
+async def test_options_on_an_unknown_route_is_a_404(sqlite_client: Client) -> None:
+    assert_problem(await sqlite_client.options("/no/such/route"), 404)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
+from litestar.openapi.spec import OpenAPIType
+from litestar.params import KwargDefinition
 
 Operation = Literal["add", "subtract", "multiply", "divide"]
-Number = int | float
+# Integers stay integers (exact arithmetic) and floats stay floats. OpenAPI calls both "number":
+# Litestar's default, oneOf integer/number, is ambiguous for 1.0, which matches both.
+Number = Annotated[int | float, KwargDefinition(schema_extra={"one_of": None, "type": OpenAPIType.NUMBER})]
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1

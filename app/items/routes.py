@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from http import HTTPStatus
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -14,7 +13,7 @@ from litestar.datastructures import ResponseHeader
 from litestar.di import Provide
 from litestar.params import JSONBody, Parameter, SkipValidation
 
-from app.errors import FieldError, InvalidInput, ItemNotFound
+from app.errors import ItemNotFound
 from app.items.models import Item, ItemCreate, ItemPatch, new_item
 from app.items.store import ItemStore
 from app.problems import problem_responses
@@ -22,7 +21,11 @@ from app.problems import problem_responses
 ItemId = Annotated[str, Parameter(description="The item's id (a UUID).")]
 Limit = Annotated[int, Parameter(ge=1, le=500, description="How many items a page holds at most.")]
 Cursor = Annotated[
-    str | None, Parameter(description="Where the page starts: copy it from the `Link` header of the previous page.")
+    str | None,
+    Parameter(
+        description="Where the page starts: copy it from the `Link` header of the previous page.",
+        pattern=r"^[A-Za-z0-9_-]{22}$",
+    ),
 ]
 
 # The store is ours, not client input: validating it on every request would only cost time.
@@ -130,7 +133,5 @@ def encode_cursor(last_id: UUID) -> str:
 
 
 def decode_cursor(cursor: str) -> UUID:
-    try:
-        return UUID(bytes=base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error):
-        raise InvalidInput([FieldError(field="cursor", message="is not a cursor this service issued")]) from None
+    # The parameter's pattern admits exactly 22 base64url characters, which always decode to 16 bytes.
+    return UUID(bytes=base64.urlsafe_b64decode(cursor + "=="))

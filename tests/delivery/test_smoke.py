@@ -10,7 +10,7 @@ import httpx
 
 from tests.service import free_port, running_service
 
-SMOKE = Path(__file__).with_name("smoke.py")
+SMOKE = Path(__file__).parents[2] / "ci" / "smoke.py"
 
 
 def smoke(url: str) -> subprocess.CompletedProcess[str]:

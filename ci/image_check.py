@@ -1,6 +1,6 @@
 """Proves the image's promises by running it: `just image-test` calls this after `just image`.
 
-    python tests/delivery/image_check.py IMAGE ENGINE
+    python ci/image_check.py IMAGE ENGINE
 
 Starts the image with a read-only root filesystem, waits until it is healthy, runs the smoke test,
 and checks the user, the health check, the logs, persistence across a restart and a clean SIGTERM

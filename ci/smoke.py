@@ -1,6 +1,6 @@
 """Smoke test of a running instance, over HTTP: what the CD pipeline runs after a deploy.
 
-    python tests/delivery/smoke.py http://127.0.0.1:8000
+    python ci/smoke.py http://127.0.0.1:8000
 
 Only the standard library, so it runs wherever Python does. Each check prints one line; the exit
 code is 1 if any failed. The item it creates is deleted again.

@@ -1,0 +1,121 @@
+"""The workflow templates in ci/ run only `just` recipes that exist, and stay hardened."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).parents[2]
+WORKFLOWS = sorted((ROOT / "ci").glob("*.yml"))
+JUST_STEP = re.compile(r"^just (?P<recipe>[a-z][a-z0-9-]*)(?: [^\n]*)?$")
+PINNED_ACTION = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+# The only third-party actions allowed: check-out, tool set-up, login, uploads, attestation, the gate.
+ALLOWED_ACTIONS = {
+    "actions/checkout",
+    "astral-sh/setup-uv",
+    "extractions/setup-just",
+    "docker/login-action",
+    "actions/upload-artifact",
+    "github/codeql-action/upload-sarif",
+    "actions/attest-build-provenance",
+    "re-actors/alls-green",
+}
+# Recipes that need GitHub or a registry, so .ci/run cannot run them.
+ONLINE_ONLY = {
+    "push": "pushes to the GitHub Container Registry",
+    "push-release": "pushes to the GitHub Container Registry",
+    "scan": "pulls the Trivy image and its vulnerability database",
+    "publish-release": "creates a GitHub release",
+}
+
+
+def load(workflow: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(workflow.read_text())
+    return loaded
+
+
+def steps(workflow: Path) -> list[dict[str, Any]]:
+    jobs: dict[str, dict[str, Any]] = load(workflow)["jobs"]
+    return [step for job in jobs.values() for step in job.get("steps", [])]
+
+
+def recipes_called() -> set[str]:
+    called: set[str] = set()
+    for workflow in WORKFLOWS:
+        for step in steps(workflow):
+            if "run" in step and (match := JUST_STEP.match(step["run"].strip())):
+                called.add(match["recipe"])
+    return called
+
+
+def justfile_recipes() -> set[str]:
+    just = shutil.which("just")
+    assert just is not None, "just is in the dev dependency group"
+    summary = subprocess.run([just, "--summary"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return set(summary.split())
+
+
+def test_there_are_ci_cd_and_release_workflows() -> None:
+    assert [workflow.name for workflow in WORKFLOWS] == ["cd.yml", "ci.yml", "release.yml"]
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
+def test_every_run_step_is_one_just_recipe_and_every_other_step_a_pinned_allowed_action(workflow: Path) -> None:
+    text = workflow.read_text()
+    for step in steps(workflow):
+        if "run" in step:
+            command = step["run"].strip()
+            assert JUST_STEP.match(command), f"{step.get('name')}: {command!r} is not one just recipe"
+            assert "${{" not in command
+        else:
+            uses: str = step["uses"]
+            assert PINNED_ACTION.match(uses), f"{uses} is not pinned to a full commit"
+            assert uses.split("@", maxsplit=1)[0] in ALLOWED_ACTIONS, f"{uses} is not an allowed kind of action"
+            assert re.search(re.escape(uses) + r" # v\d", text), f"{uses} has no version comment"
+
+
+def test_every_recipe_the_workflows_call_exists() -> None:
+    missing = recipes_called() - justfile_recipes()
+
+    assert not missing, f"the workflows call recipes the justfile lacks: {missing}"
+
+
+def test_ci_runs_every_recipe_the_workflows_call_that_needs_neither_github_nor_a_registry() -> None:
+    ci_script = (ROOT / ".ci" / "run").read_text()
+    run_by_ci = set(re.findall(r"\bjust ([a-z][a-z0-9-]*)", ci_script))
+
+    assert recipes_called() - set(ONLINE_ONLY) <= run_by_ci
+    assert set(ONLINE_ONLY) <= recipes_called(), "an online-only recipe nobody calls"
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
+def test_workflows_are_least_privilege_with_timeouts_and_no_persisted_credentials(workflow: Path) -> None:
+    definition = load(workflow)
+    assert definition["permissions"] == {}
+    for name, job in definition["jobs"].items():
+        assert "permissions" in job, f"job {name} declares no permissions"
+        if "runs-on" in job:
+            assert job["timeout-minutes"] <= 30, f"job {name} has no timeout"
+        for step in job.get("steps", []):
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+
+
+def test_branches_cancel_superseded_runs_but_releases_never_do() -> None:
+    by_name = {workflow.name: load(workflow) for workflow in WORKFLOWS}
+
+    assert by_name["ci.yml"]["concurrency"]["cancel-in-progress"] is True
+    assert by_name["cd.yml"]["concurrency"]["cancel-in-progress"] is False
+    assert by_name["release.yml"]["concurrency"]["cancel-in-progress"] is False
+
+
+def test_the_release_workflow_uses_no_cache() -> None:
+    for step in steps(ROOT / "ci" / "release.yml"):
+        assert step.get("with", {}).get("enable-cache", False) is False
+        assert "cache" not in step.get("uses", "")

@@ -41,6 +41,11 @@ def decode_strict(body: bytes, target: Any) -> Any:
         raise InvalidInput([field_error(str(exc))]) from None
     except msgspec.DecodeError as exc:
         raise MalformedJSON(f"The request body is not valid JSON: {exc}.") from None
+    except UnicodeDecodeError:
+        raise MalformedJSON("The request body is not valid UTF-8.") from None
+    except RecursionError:
+        # Unknown fields are skipped, not decoded, but msgspec still walks them recursively.
+        raise MalformedJSON("The request body nests arrays or objects deeper than this service reads.") from None
 
 
 @cache

@@ -8,14 +8,27 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterable
+from http import HTTPStatus
 from time import perf_counter
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+import msgspec
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from app.logs import request_id, write_access_line
 from app.metrics import RequestMetrics
+from app.problems import PROBLEM_MEDIA_TYPE, Problem
 
 REQUEST_ID_HEADER = b"x-request-id"
+MAX_HEADER_BYTES = 32 * 1024
+HEADERS_TOO_LARGE = msgspec.json.encode(
+    Problem(
+        type="about:blank",
+        title=HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE.phrase,
+        status=HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+        detail=f"The request's headers exceed {MAX_HEADER_BYTES // 1024} KiB.",
+    )
+)
 VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
 
 
@@ -26,6 +39,27 @@ def request_id_from(incoming: bytes | None) -> str:
     # Ids must be unique, not secret: the Mersenne Twister (seeded from os.urandom at start) costs a
     # tenth of a system call for random bytes on every request.
     return f"{random.getrandbits(128):032x}"
+
+
+def read_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[bytes | None, bytes | None, int]:
+    """The incoming request id and user agent, and how many bytes all headers take, in one pass."""
+    incoming_id = user_agent = None
+    total = 0
+    for name, value in headers:
+        total += len(name) + len(value)
+        if name == REQUEST_ID_HEADER:
+            incoming_id = value
+        elif name == b"user-agent":
+            user_agent = value
+    return incoming_id, user_agent, total
+
+
+async def send_problem(send: Send, body: bytes) -> None:
+    status = msgspec.json.decode(body)["status"]
+    headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode())]
+    start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status, "headers": headers}
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 class RequestObserver:
@@ -41,12 +75,7 @@ class RequestObserver:
             await self.app(scope, receive, send)
             return
         started = perf_counter()
-        incoming_id = user_agent = None
-        for name, value in scope["headers"]:
-            if name == REQUEST_ID_HEADER:
-                incoming_id = value
-            elif name == b"user-agent":
-                user_agent = value
+        incoming_id, user_agent, header_bytes = read_headers(scope["headers"])
         new_request_id = request_id_from(incoming_id)
         id_header = (REQUEST_ID_HEADER, new_request_id.encode())
         status = 500  # what the client gets if the app fails before it starts a response
@@ -63,7 +92,11 @@ class RequestObserver:
         if self.metrics is not None:
             self.metrics.started()
         try:
-            await self.app(scope, receive, send_with_request_id)
+            if header_bytes > MAX_HEADER_BYTES:
+                # uvicorn's httptools parser sets no limit of its own: no app should see such a request.
+                await send_problem(send_with_request_id, HEADERS_TOO_LARGE)
+            else:
+                await self.app(scope, receive, send_with_request_id)
         finally:
             seconds = perf_counter() - started
             # Litestar leaves the matched template ("/api/v1/items/{item_id}") here; 404s and 405s have none.

@@ -1,0 +1,65 @@
+"""PostgreSQL goes away while the service runs: 503s, a live process, and recovery without a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Generator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.conftest import SKIP_POSTGRES, empty_postgres
+from tests.faults.tcp_proxy import TCPProxy
+from tests.service import running_service
+
+RECOVERY_DEADLINE_S = 20.0
+
+
+@pytest.fixture
+def proxy() -> Generator[TCPProxy]:
+    from tests.conftest import POSTGRES_URL  # noqa: PLC0415 - read only where PostgreSQL is configured
+
+    target = urlsplit(POSTGRES_URL)
+    tcp_proxy = TCPProxy(target.hostname or "127.0.0.1", target.port or 5432)
+    yield tcp_proxy
+    tcp_proxy.close()
+
+
+def assert_unavailable(response: httpx.Response) -> None:
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/storage-unavailable")
+
+
+@SKIP_POSTGRES
+def test_an_outage_turns_items_and_readiness_into_503s_and_the_service_recovers(
+    tmp_path: Path, proxy: TCPProxy
+) -> None:
+    url = urlsplit(asyncio.run(empty_postgres()))
+    through_proxy = url._replace(netloc=f"{url.username}:{url.password}@127.0.0.1:{proxy.port}").geturl()
+    with running_service({"DATABASE_URL": through_proxy}, tmp_path / "log") as service:
+        with httpx.Client(base_url=service.url, timeout=15) as client:
+            item = client.post("/api/v1/items", json={"name": "before", "description": ""}).json()
+
+            proxy.cut()
+            assert_unavailable(client.get("/health/ready"))
+            assert_unavailable(client.get(f"/api/v1/items/{item['id']}"))
+            assert_unavailable(client.post("/api/v1/items", json={"name": "during", "description": ""}))
+            assert_unavailable(client.get("/api/v1/items"))
+            assert client.get("/health/live").status_code == 200
+
+            proxy.restore()
+            deadline = time.monotonic() + RECOVERY_DEADLINE_S
+            while client.get("/health/ready").status_code != 200:
+                assert time.monotonic() < deadline, "the service did not recover"
+                time.sleep(0.1)
+            assert client.get(f"/api/v1/items/{item['id']}").json() == item
+            assert client.post("/api/v1/items", json={"name": "after", "description": ""}).status_code == 201
+            names = [listed["name"] for listed in client.get("/api/v1/items").json()]
+            assert names == ["before", "after"], "the refused write must not have been stored"
+        assert service.stop() == 0
+    # Expected outages are 503s, not crashes: nothing was logged at error level.
+    assert [record for record in service.records() if record["level"] in ("error", "critical")] == []

@@ -286,3 +286,10 @@ deploy $environment=env("DEPLOY_ENVIRONMENT", "staging") $digest=env("DEPLOY_DIG
 # Remove the staging container that `just deploy staging` started
 undeploy:
     {{engine}} rm --force --time 10 {{staging}}
+
+# Benchmark the service against a raw ASGI baseline with wrk (medians of interleaved rounds)
+bench *arguments:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+    {{run}} python tests/bench/bench.py {{arguments}}

@@ -1,0 +1,298 @@
+"""`just bench`: the service against the raw ASGI baseline, under wrk, interleaved rounds, medians.
+
+    python tests/bench/bench.py [--rounds 3] [--duration 5] [--connections 64] [--output bench.json]
+
+The service runs as in production (JSON access lines to a file, metrics on, one uvicorn worker);
+the baseline (tests/bench/baseline.py) runs under the same uvicorn. Servers are pinned to CPU 0 and
+wrk to CPU 1 where there are two. Item scenarios run on SQLite, and on PostgreSQL too when
+TEST_DATABASE_URL is set. A benchmark, not a test: it reports and compares, it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).parents[2]
+SEED_ITEMS = 10_000
+FLOORS = {"health": 0.40, "calculate": 0.40, "read item": 0.40, "create item": 0.25}
+P99_CEILING_MS = 30.0
+COLD_START_CEILING_S = 1.0
+IDLE_RSS_CEILING_MIB = 80.0
+TWO_CPUS = (os.cpu_count() or 1) >= 2
+
+
+@dataclass
+class Scenario:
+    name: str
+    method: str
+    path: str  # "{id}" is replaced by a seeded item's id
+    body: str = ""
+    uses_items: bool = False
+
+
+SCENARIOS = [
+    Scenario("health", "GET", "/health"),
+    Scenario("calculate", "POST", "/api/v1/calculate", '{"a": 12, "b": 30, "operation": "multiply"}'),
+    Scenario("read item", "GET", "/api/v1/items/{id}", uses_items=True),
+    Scenario("create item", "POST", "/api/v1/items", '{"name": "bench", "description": "a benchmark item"}', True),
+    Scenario("list 50 items", "GET", "/api/v1/items?limit=50", uses_items=True),
+]
+
+
+@dataclass
+class Measurement:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+@dataclass
+class Target:
+    name: str
+    command: list[str]
+    environment: dict[str, str]
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+    cold_start_s: float = 0.0
+    idle_rss_mib: float = 0.0
+    loaded_rss_mib: float = 0.0
+    item_id: str = ""
+    results: dict[str, list[Measurement]] = field(default_factory=dict[str, list[Measurement]])
+
+    def start(self, log: Path) -> None:
+        self.port = free_port()
+        pin = ["taskset", "-c", "0"] if TWO_CPUS else []
+        environment = {**os.environ, **self.environment, "PORT": str(self.port)}
+        started = time.monotonic()
+        with log.open("ab") as output:
+            self.process = subprocess.Popen(
+                [*pin, *self.command, *(["--port", str(self.port)] if "uvicorn" in self.command else [])],
+                env=environment,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+            )
+        while True:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() - started > 30:
+                raise RuntimeError(f"{self.name} did not start; see {log}")
+            time.sleep(0.005)
+        self.cold_start_s = time.monotonic() - started
+        time.sleep(1)
+        self.idle_rss_mib = rss_mib(self.process.pid)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(30)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def rss_mib(pid: int, key: str = "VmRSS") -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(rf"{key}:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+
+
+async def seed(target: Target, count: int) -> None:
+    limits = httpx.Limits(max_connections=32)
+    async with httpx.AsyncClient(base_url=target.url, limits=limits, timeout=30) as client:
+
+        async def create(number: int) -> str:
+            response = await client.post("/api/v1/items", json={"name": f"seed {number}", "description": "seeded"})
+            response.raise_for_status()
+            item_id: str = response.json()["id"]
+            return item_id
+
+        ids: list[str] = []
+        for start in range(0, count, 500):
+            ids += await asyncio.gather(*(create(number) for number in range(start, min(start + 500, count))))
+        target.item_id = ids[len(ids) // 2]
+
+
+def wrk(target: Target, scenario: Scenario, duration: int, connections: int, workdir: Path) -> Measurement:
+    script = workdir / "scenario.lua"
+    body = json.dumps(scenario.body) if scenario.body else "nil"
+    script.write_text(
+        f'wrk.method = "{scenario.method}"\nwrk.body = {body}\nwrk.headers["Content-Type"] = "application/json"\n'
+    )
+    path = scenario.path.replace("{id}", target.item_id)
+    pin = ["taskset", "-c", "1"] if TWO_CPUS else []
+    output = subprocess.run(
+        [*pin, "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), target.url + path],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return parse_wrk(output)
+
+
+def parse_wrk(output: str) -> Measurement:
+    def latency_ms(percentile: str) -> float:
+        match = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+        assert match is not None, output
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    requests = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    assert requests is not None, output
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    errors += sum(int(count) for count in socket_errors.groups()) if socket_errors else 0
+    return Measurement(float(requests.group(1)), latency_ms("50"), latency_ms("99"), errors)
+
+
+def median(measurements: list[Measurement]) -> Measurement:
+    return Measurement(
+        statistics.median(m.requests_per_s for m in measurements),
+        statistics.median(m.p50_ms for m in measurements),
+        statistics.median(m.p99_ms for m in measurements),
+        sum(m.errors for m in measurements),
+    )
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import version  # noqa: PLC0415
+
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False).stdout.split("\n")[0]
+    packages = ("items-service", "litestar", "msgspec", "uvicorn", "uvloop", "httptools", "structlog")
+    return {"python": sys.version.split()[0], "wrk": wrk_version, **{name: version(name) for name in packages}}
+
+
+def main() -> int:  # noqa: C901, PLR0912, PLR0915
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--output", type=Path, default=ROOT / "bench.json")
+    arguments = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="items-bench-"))
+    uvicorn = [sys.executable, "-m", "uvicorn", "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
+    service = [sys.executable, "-m", "app"]
+    production = {"ENVIRONMENT": "benchmark", "LOG_FORMAT": "json", "ACCESS_LOG": "true", "METRICS": "true"}
+    targets = [
+        Target("baseline", [*uvicorn, "--log-level", "warning", "tests.bench.baseline:app"], {}),
+        Target("sqlite", service, {**production, "DATABASE_URL": f"sqlite:///{workdir / 'items.db'}"}),
+    ]
+    if postgres := os.environ.get("TEST_DATABASE_URL"):
+        subprocess.run([sys.executable, "-c", RESET_POSTGRES, postgres], check=True)
+        targets.append(Target("postgresql", service, {**production, "DATABASE_URL": postgres}))
+
+    print(f"Benchmark: {arguments.rounds} rounds of {arguments.duration} s, {arguments.connections} connections,")
+    print(f"servers on CPU 0 and wrk on CPU 1: {TWO_CPUS}. Logs in {workdir}.")
+    try:
+        for target in targets:
+            target.start(workdir / f"{target.name}.log")
+            asyncio.run(seed(target, SEED_ITEMS))
+            print(f"  {target.name}: started in {target.cold_start_s:.3f} s, {target.idle_rss_mib:.1f} MiB idle")
+        for scenario in SCENARIOS:
+            for _ in range(arguments.rounds):
+                for target in targets:  # interleaved, so that drift on the machine hits every target alike
+                    if scenario.uses_items or target.name != "postgresql":
+                        measurement = wrk(target, scenario, arguments.duration, arguments.connections, workdir)
+                        target.results.setdefault(scenario.name, []).append(measurement)
+            print(f"  measured {scenario.name}")
+        for target in targets:
+            assert target.process is not None
+            target.loaded_rss_mib = rss_mib(target.process.pid, "VmHWM")
+    finally:
+        for target in targets:
+            target.stop()
+
+    baseline = targets[0]
+    rows: list[dict[str, Any]] = []
+    print()
+    print(f"{'scenario':<15} {'target':<11} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>7}")
+    for scenario in SCENARIOS:
+        reference = median(baseline.results[scenario.name]).requests_per_s
+        for target in targets:
+            if scenario.name not in target.results:
+                continue
+            result = median(target.results[scenario.name])
+            ratio = result.requests_per_s / reference
+            rows.append({"scenario": scenario.name, "target": target.name, **asdict(result), "ratio": ratio})
+            print(
+                f"{scenario.name:<15} {target.name:<11} {result.requests_per_s:>9.0f} {result.p50_ms:>8.2f} "
+                f"{result.p99_ms:>8.2f} {result.errors:>7} {ratio:>7.0%}"
+            )
+    print()
+    for target in targets:
+        print(
+            f"{target.name:<11} cold start {target.cold_start_s:.3f} s, RSS idle {target.idle_rss_mib:.1f} MiB, "
+            f"peak under load {target.loaded_rss_mib:.1f} MiB"
+        )
+
+    sqlite = next(target for target in targets if target.name == "sqlite")
+    verdicts: list[tuple[str, bool]] = []
+    for name, floor in FLOORS.items():
+        ratio = median(sqlite.results[name]).requests_per_s / median(baseline.results[name]).requests_per_s
+        verdicts.append((f"{name} at {ratio:.0%} of the baseline (floor {floor:.0%})", ratio >= floor))
+    worst_p99 = max(median(measurements).p99_ms for measurements in sqlite.results.values())
+    verdicts.append((f"worst p99 {worst_p99:.1f} ms (ceiling {P99_CEILING_MS:.0f} ms)", worst_p99 < P99_CEILING_MS))
+    verdicts.append((f"cold start {sqlite.cold_start_s:.3f} s", sqlite.cold_start_s < COLD_START_CEILING_S))
+    verdicts.append((f"idle RSS {sqlite.idle_rss_mib:.1f} MiB", sqlite.idle_rss_mib < IDLE_RSS_CEILING_MIB))
+    print()
+    for verdict, met in verdicts:
+        print(f"{'met   ' if met else 'MISSED'} {verdict}")
+
+    report = {
+        "settings": vars(arguments) | {"output": str(arguments.output), "two_cpus": TWO_CPUS},
+        "versions": versions(),
+        "results": rows,
+        "targets": {
+            target.name: {
+                "cold_start_s": target.cold_start_s,
+                "idle_rss_mib": target.idle_rss_mib,
+                "peak_rss_mib": target.loaded_rss_mib,
+            }
+            for target in targets
+        },
+        "floors_met": all(met for _, met in verdicts),
+    }
+    arguments.output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nWrote {arguments.output}")
+    return 0
+
+
+RESET_POSTGRES = """
+import asyncio, sys, asyncpg
+async def reset(url):
+    connection = await asyncpg.connect(url)
+    await connection.execute("DROP TABLE IF EXISTS items, schema_migrations")
+    await connection.close()
+asyncio.run(reset(sys.argv[1]))
+"""
+
+if __name__ == "__main__":
+    sys.exit(main())

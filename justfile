@@ -292,4 +292,4 @@ bench *arguments:
     #!/usr/bin/env bash
     set -euo pipefail
     command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-    {{run}} python tests/bench/bench.py {{arguments}}
+    {{run}} python -m tests.bench.bench {{arguments}}

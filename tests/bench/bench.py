@@ -1,6 +1,6 @@
 """`just bench`: the service against the raw ASGI baseline, under wrk, interleaved rounds, medians.
 
-    python tests/bench/bench.py [--rounds 3] [--duration 5] [--connections 64] [--output bench.json]
+    python -m tests.bench.bench [--rounds 3] [--duration 5] [--connections 64] [--output bench.json]
 
 The service runs as in production (JSON access lines to a file, metrics on, one uvicorn worker);
 the baseline (tests/bench/baseline.py) runs under the same uvicorn. Servers are pinned to CPU 0 and
@@ -15,7 +15,6 @@ import asyncio
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.service import free_port
 
 ROOT = Path(__file__).parents[2]
 SEED_ITEMS = 10_000
@@ -109,13 +110,6 @@ class Target:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(30)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def rss_mib(pid: int, key: str = "VmRSS") -> float:

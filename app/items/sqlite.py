@@ -1,19 +1,26 @@
 """Items in an SQLite file: the embedded default, no server to run.
 
-SQLite calls block, so every call runs on one dedicated thread that owns the connection; the event
-loop never waits on the disk. WAL mode lets readers in other processes (WORKERS > 1) proceed while
-one writes, and `synchronous=FULL` makes every acknowledged write survive a power cut.
+SQLite calls block, so they all run on one thread that owns the connection; the event loop never
+waits on the disk. WAL mode lets readers in other processes (WORKERS > 1) proceed while one writes,
+and `synchronous=FULL` makes every acknowledged write survive a power cut.
+
+That durability costs a sync of the disk per transaction, so writes are committed in groups: the
+thread takes every write waiting in its queue, runs them in one transaction, commits once, and
+only then answers each of them. Under concurrent load many writes share one sync; alone, a write
+waits for nobody.
 """
 
 from __future__ import annotations
 
 import asyncio
+import queue
 import sqlite3
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from app.errors import ItemNotFound, StorageUnavailable
@@ -37,43 +44,119 @@ MIGRATIONS = (
 )
 COLUMNS = "id, name, description, created_at, updated_at"
 Row = tuple[str, str, str, str, str]
+# Locked by another process past the lock timeout, disk full, I/O errors, a folder that cannot be
+# created: the store cannot serve now and may later. Any other error is a bug and stays a 500.
+UNAVAILABLE = (sqlite3.OperationalError, OSError)
+
+
+@dataclass(slots=True)
+class _Job:
+    work: Callable[..., Any]
+    args: tuple[Any, ...]
+    write: bool
+    future: asyncio.Future[Any]
+
+
+class _Worker:
+    """The thread that owns the connection: reads one by one, writes in committed groups."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self.connection: sqlite3.Connection | None = None
+        self._thread = threading.Thread(target=self._serve, name="sqlite", daemon=True)
+        self._thread.start()
+
+    def submit(self, work: Callable[..., T], *args: Any, write: bool = False) -> asyncio.Future[T]:
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._jobs.put(_Job(work, args, write, future))
+        return future
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+        self._thread.join()
+
+    def _serve(self) -> None:
+        running = True
+        while running:
+            batch = [self._jobs.get()]
+            while not self._jobs.empty():
+                batch.append(self._jobs.get())
+            running = None not in batch  # stop() sends None, after the last job
+            jobs = [job for job in batch if job is not None]
+            outcomes = [self._read(job) for job in jobs if not job.write]
+            outcomes += self._write([job for job in jobs if job.write])
+            self._loop.call_soon_threadsafe(_settle, outcomes)
+
+    def _read(self, job: _Job) -> tuple[asyncio.Future[Any], Any, BaseException | None]:
+        try:
+            return job.future, job.work(self.connection, *job.args), None
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting coroutine, which raises it
+            return job.future, None, exc
+
+    def _write(self, jobs: list[_Job]) -> list[tuple[asyncio.Future[Any], Any, BaseException | None]]:
+        if not jobs:
+            return []
+        # open() sets the connection before the store submits any write.
+        connection = cast(sqlite3.Connection, self.connection)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            # A failing statement undoes only itself; the others still commit together.
+            outcomes = [self._read(job) for job in jobs]
+            connection.execute("COMMIT")
+        except Exception as exc:  # noqa: BLE001 - no transaction, or no commit: none of the group is stored
+            connection.rollback()  # a no-op when the transaction never began
+            return [(job.future, None, exc) for job in jobs]
+        return outcomes
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, error in outcomes:
+        if future.cancelled():
+            continue
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
 
 
 class SQLiteItemStore:
-    def __init__(self, connection: sqlite3.Connection, executor: ThreadPoolExecutor) -> None:
-        self._connection = connection
-        self._executor = executor
+    def __init__(self, worker: _Worker) -> None:
+        self._worker = worker
 
     @classmethod
     async def open(cls, settings: Settings) -> SQLiteItemStore:
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        worker = _Worker(asyncio.get_running_loop())
         path = settings.database.sqlite_path
         lock_timeout_ms = round(settings.database_lock_timeout * 1000)
 
         async def connect() -> sqlite3.Connection:
-            return await _in_thread(executor, _connect, path, lock_timeout_ms)
+            return await _unavailable_on_failure(worker.submit(_connect, path, lock_timeout_ms))
 
         try:
-            connection = await retry_until_available(connect, settings.database_connect_timeout)
+            worker.connection = await retry_until_available(connect, settings.database_connect_timeout)
         except BaseException:
-            executor.shutdown(wait=False)
+            worker.stop()
             raise
-        return cls(connection, executor)
+        return cls(worker)
 
-    async def _run(self, work: Callable[..., T], *args: Any) -> T:
-        return await _in_thread(self._executor, work, self._connection, *args)
+    async def _read(self, work: Callable[..., T], *args: Any) -> T:
+        return await _unavailable_on_failure(self._worker.submit(work, *args))
+
+    async def _write(self, work: Callable[..., T], *args: Any) -> T:
+        return await _unavailable_on_failure(self._worker.submit(work, *args, write=True))
 
     async def add(self, item: Item) -> None:
-        await self._run(_insert, item)
+        await self._write(_insert, item)
 
     async def get(self, item_id: UUID) -> Item:
-        row = await self._run(_fetch_one, f"SELECT {COLUMNS} FROM items WHERE id = ?", (str(item_id),))
+        row = await self._read(_fetch_one, f"SELECT {COLUMNS} FROM items WHERE id = ?", (str(item_id),))
         if row is None:
             raise ItemNotFound(item_id)
         return _item(row)
 
     async def list_after(self, after: UUID | None, limit: int) -> list[Item]:
-        rows = await self._run(
+        rows = await self._read(
             _fetch_all,
             f"SELECT {COLUMNS} FROM items WHERE id > ? ORDER BY id LIMIT ?",
             ("" if after is None else str(after), limit),
@@ -82,7 +165,7 @@ class SQLiteItemStore:
 
     async def update(self, item_id: UUID, patch: ItemPatch) -> Item:
         # One statement, so concurrent writers (other workers too) cannot interleave a read and a write.
-        row = await self._run(
+        row = await self._write(
             _fetch_one,
             f"UPDATE items SET name = coalesce(?, name), description = coalesce(?, description), updated_at = ? "
             f"WHERE id = ? RETURNING {COLUMNS}",
@@ -93,27 +176,25 @@ class SQLiteItemStore:
         return _item(row)
 
     async def delete(self, item_id: UUID) -> None:
-        if await self._run(_execute, "DELETE FROM items WHERE id = ?", (str(item_id),)) == 0:
+        if await self._write(_execute, "DELETE FROM items WHERE id = ?", (str(item_id),)) == 0:
             raise ItemNotFound(item_id)
 
     async def ping(self) -> None:
-        await self._run(_check_writable)
+        await self._read(_check_writable)
 
     async def close(self) -> None:
-        await self._run(sqlite3.Connection.close)
-        self._executor.shutdown(wait=True)
+        await self._read(sqlite3.Connection.close)
+        self._worker.stop()
 
 
-async def _in_thread(executor: ThreadPoolExecutor, work: Callable[..., T], *args: Any) -> T:
+async def _unavailable_on_failure(future: asyncio.Future[T]) -> T:
     try:
-        return await asyncio.get_running_loop().run_in_executor(executor, work, *args)
-    except (sqlite3.OperationalError, OSError) as exc:
-        # Locked by another process past the lock timeout, disk full, I/O errors, a folder that cannot
-        # be created: the store cannot serve now and may later. Other errors are bugs and stay 500s.
+        return await future
+    except UNAVAILABLE as exc:
         raise StorageUnavailable from exc
 
 
-def _connect(path: str, lock_timeout_ms: int) -> sqlite3.Connection:
+def _connect(_: None, path: str, lock_timeout_ms: int) -> sqlite3.Connection:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     connection.execute(f"PRAGMA busy_timeout = {lock_timeout_ms}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +56,9 @@ def recipes_called() -> set[str]:
 
 
 def justfile_recipes() -> set[str]:
-    just = shutil.which("just")
-    assert just is not None, "just is in the dev dependency group"
+    # rust-just is in the dev dependency group, beside this interpreter, whether or not .venv is on PATH.
+    just = shutil.which("just", path=str(Path(sys.executable).parent))
+    assert just is not None
     summary = subprocess.run([just, "--summary"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     return set(summary.split())
 

@@ -1,0 +1,46 @@
+"""The SQLite store's writer thread: group commits, and callers that stop waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+from app.items.models import new_item
+from app.items.sqlite import SQLiteItemStore
+from app.settings import Settings
+from tests.conftest import sqlite_url
+
+
+async def open_store(tmp_path: Path) -> SQLiteItemStore:
+    settings = Settings.from_environ({"DATABASE_URL": sqlite_url(tmp_path), "DATABASE_LOCK_TIMEOUT": "5"})
+    return await SQLiteItemStore.open(settings)
+
+
+async def test_concurrent_writes_are_all_stored_and_answered(tmp_path: Path) -> None:
+    store = await open_store(tmp_path)
+    items = [new_item(f"item {number}", "") for number in range(200)]
+
+    await asyncio.gather(*(store.add(item) for item in items))
+
+    assert await store.list_after(None, 500) == items
+    await store.close()
+
+
+async def test_a_caller_that_stops_waiting_does_not_disturb_the_others(tmp_path: Path) -> None:
+    store = await open_store(tmp_path)
+    blocker = sqlite3.connect(tmp_path / "items.db", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # the writer thread waits on this lock
+    abandoned = asyncio.create_task(store.add(new_item("abandoned", "")))
+    await asyncio.sleep(0)  # let the task submit its write
+    kept = new_item("kept", "")
+    waiting = asyncio.create_task(store.add(kept))
+    abandoned.cancel()
+    blocker.execute("COMMIT")
+    blocker.close()
+
+    await waiting
+
+    assert abandoned.cancelled()
+    assert kept in await store.list_after(None, 10)
+    await store.close()

@@ -6,7 +6,7 @@ sees the 404 and 405 answers of its router: this layer sees every request.
 
 from __future__ import annotations
 
-import random
+import os
 import re
 from collections.abc import Iterable
 from http import HTTPStatus
@@ -36,9 +36,7 @@ def request_id_from(incoming: bytes | None) -> str:
     """The caller's request id when it is well-formed, else a new random one."""
     if incoming is not None and VALID_REQUEST_ID.fullmatch(incoming):
         return incoming.decode()
-    # Ids must be unique, not secret: the Mersenne Twister (seeded from os.urandom at start) costs a
-    # tenth of a system call for random bytes on every request.
-    return f"{random.getrandbits(128):032x}"
+    return os.urandom(16).hex()
 
 
 def read_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[bytes | None, bytes | None, int]:
@@ -54,8 +52,7 @@ def read_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[bytes | None, 
     return incoming_id, user_agent, total
 
 
-async def send_problem(send: Send, body: bytes) -> None:
-    status = msgspec.json.decode(body)["status"]
+async def send_problem(send: Send, status: int, body: bytes) -> None:
     headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode())]
     start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status, "headers": headers}
     await send(start)
@@ -94,7 +91,7 @@ class RequestObserver:
         try:
             if header_bytes > MAX_HEADER_BYTES:
                 # uvicorn's httptools parser sets no limit of its own: no app should see such a request.
-                await send_problem(send_with_request_id, HEADERS_TOO_LARGE)
+                await send_problem(send_with_request_id, HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, HEADERS_TOO_LARGE)
             else:
                 await self.app(scope, receive, send_with_request_id)
         finally:

@@ -18,7 +18,7 @@ staging := "items-service-staging"
 
 # List the recipes
 default:
-    @just --list --unsorted
+    @{{just_executable()}} --list --unsorted
 
 # Install the locked environment (runtime and dev tools) into .venv
 sync:
@@ -55,8 +55,8 @@ test *pytest_args:
     {{run}} coverage xml --quiet --fail-under=0
     {{run}} coverage report
 
-# Everything a change must pass before it is pushed
-check: lint typecheck test
+# Everything a change must pass before it is pushed: lint, lint-ci, typecheck, test
+check: lint lint-ci typecheck test
 
 # Build the image, tagged IMAGE:VERSION and IMAGE:sha-COMMIT; extra arguments go to the build
 image *build_args:

@@ -20,6 +20,7 @@ class ServiceError(Exception):
     status: HTTPStatus = HTTPStatus.INTERNAL_SERVER_ERROR
     slug: str | None = None  # None: an ordinary HTTP status whose type is about:blank
     retry_after: int | None = None  # seconds, sent as Retry-After when the failure is temporary
+    errors: list[FieldError] | None = None  # which inputs failed, for validation errors
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)

@@ -11,7 +11,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, InternalServerException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
-from app.errors import FieldError, ServiceError
+from app.errors import FieldError, InvalidInput, ServiceError
 from app.logs import get_logger
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -47,20 +47,14 @@ def problem_response(
 
 
 def handle_service_error(_: Request[Any, Any, Any], exc: ServiceError) -> Response[Problem]:
-    errors: list[FieldError] | None = getattr(exc, "errors", None)
     headers = {} if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
-    return problem_response(exc.status, exc.detail, exc.slug, errors, headers)
+    return problem_response(exc.status, exc.detail, exc.slug, exc.errors, headers)
 
 
-def handle_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
+def handle_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
+    # Litestar's own validation (query and path parameters, a missing body) answers like ours: 422.
     entries: list[dict[str, Any]] = exc.extra if isinstance(exc.extra, list) else []  # pyright: ignore[reportUnknownMemberType]
-    errors = [_field_error(entry) for entry in entries]
-    return problem_response(
-        HTTPStatus.UNPROCESSABLE_ENTITY,
-        "; ".join(f"{error.field}: {error.message}" for error in errors),
-        "validation-error",
-        errors,
-    )
+    return handle_service_error(request, InvalidInput([_field_error(entry) for entry in entries]))
 
 
 def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:

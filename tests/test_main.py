@@ -21,14 +21,11 @@ def run_to_exit(environment: dict[str, str], tmp_path: Path, timeout: float = 30
     return code, log_path.read_text().splitlines()
 
 
-@pytest.mark.parametrize(
-    ("variable", "value", "log_format"),
-    [("LOG_LEVEL", "LOUD", "json"), ("PORT", "http", "json"), ("LOG_FORMAT", "xml", "json")],
-)
+@pytest.mark.parametrize(("variable", "value"), [("LOG_LEVEL", "LOUD"), ("PORT", "http"), ("LOG_FORMAT", "xml")])
 def test_an_invalid_setting_stops_the_process_with_one_clear_json_line(
-    tmp_path: Path, variable: str, value: str, log_format: str
+    tmp_path: Path, variable: str, value: str
 ) -> None:
-    code, lines = run_to_exit({variable: value, "LOG_FORMAT": log_format} | {variable: value}, tmp_path)
+    code, lines = run_to_exit({"LOG_FORMAT": "json", variable: value}, tmp_path)
 
     assert code == 2
     assert len(lines) == 1

@@ -113,7 +113,7 @@ async def test_a_limit_of_500_is_accepted(client: Client) -> None:
 
 
 @pytest.mark.parametrize("cursor", ["nonsense!", "AAAA", "é", "", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"])
-async def test_a_cursor_this_service_did_not_issue_is_a_422(client: Client, cursor: str) -> None:
+async def test_a_malformed_cursor_is_a_422(client: Client, cursor: str) -> None:
     response = await client.get(URL, params={"cursor": cursor})
 
     assert response.status_code == 422

@@ -17,17 +17,12 @@ from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Sc
 
 from app.logs import request_id, write_access_line
 from app.metrics import RequestMetrics
-from app.problems import PROBLEM_MEDIA_TYPE, Problem
+from app.problems import PROBLEM_MEDIA_TYPE, Problem, problem
 
 REQUEST_ID_HEADER = b"x-request-id"
 MAX_HEADER_BYTES = 32 * 1024
-HEADERS_TOO_LARGE = msgspec.json.encode(
-    Problem(
-        type="about:blank",
-        title=HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE.phrase,
-        status=HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
-        detail=f"The request's headers exceed {MAX_HEADER_BYTES // 1024} KiB.",
-    )
+HEADERS_TOO_LARGE = problem(
+    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, f"The request's headers exceed {MAX_HEADER_BYTES // 1024} KiB."
 )
 VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
 
@@ -52,9 +47,11 @@ def read_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[bytes | None, 
     return incoming_id, user_agent, total
 
 
-async def send_problem(send: Send, status: int, body: bytes) -> None:
+async def send_problem(send: Send, document: Problem) -> None:
+    """Answer with a problem document from outside Litestar, where its exception handlers cannot."""
+    body = msgspec.json.encode(document)
     headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode())]
-    start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status, "headers": headers}
+    start: HTTPResponseStartEvent = {"type": "http.response.start", "status": document.status, "headers": headers}
     await send(start)
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
@@ -91,7 +88,7 @@ class RequestObserver:
         try:
             if header_bytes > MAX_HEADER_BYTES:
                 # uvicorn's httptools parser sets no limit of its own: no app should see such a request.
-                await send_problem(send_with_request_id, HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, HEADERS_TOO_LARGE)
+                await send_problem(send_with_request_id, HEADERS_TOO_LARGE)
             else:
                 await self.app(scope, receive, send_with_request_id)
         finally:

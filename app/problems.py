@@ -30,6 +30,14 @@ class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
     errors: list[FieldError] | None = None
 
 
+def problem(
+    status: HTTPStatus, detail: str, slug: str | None = None, errors: list[FieldError] | None = None
+) -> Problem:
+    """The problem document for `status`: `about:blank` unless a slug names a more specific type."""
+    problem_type = "about:blank" if slug is None else PROBLEM_TYPE_PREFIX + slug
+    return Problem(type=problem_type, title=status.phrase, status=status.value, detail=detail, errors=errors)
+
+
 def problem_response(
     status: HTTPStatus,
     detail: str,
@@ -37,9 +45,8 @@ def problem_response(
     errors: list[FieldError] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response[Problem]:
-    problem_type = "about:blank" if slug is None else PROBLEM_TYPE_PREFIX + slug
     return Response(
-        Problem(type=problem_type, title=status.phrase, status=status.value, detail=detail, errors=errors),
+        problem(status, detail, slug, errors),
         status_code=status.value,
         media_type=PROBLEM_MEDIA_TYPE,
         headers=dict(headers or {}),

@@ -23,6 +23,7 @@ from app.metrics import create_metrics, metrics_endpoint
 from app.observe import RequestObserver
 from app.options import CorrectOptionsAllow
 from app.problems import EXCEPTION_HANDLERS
+from app.responses import JSONResponse
 from app.settings import Settings
 
 MAX_BODY_BYTES = 64 * 1024
@@ -64,6 +65,7 @@ def create_app(settings: Settings) -> RequestObserver:
         lifespan=[item_store],
         state=State({"environment": settings.environment, "metrics": metrics}),
         request_class=StrictJSONRequest,
+        response_class=JSONResponse,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(

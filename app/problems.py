@@ -13,6 +13,7 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from app.errors import FieldError, InvalidInput, ServiceError
 from app.logs import get_logger
+from app.responses import JSONResponse
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "tag:items-service,2026:problems/"
@@ -45,7 +46,7 @@ def problem_response(
     errors: list[FieldError] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response[Problem]:
-    return Response(
+    return JSONResponse(
         problem(status, detail, slug, errors),
         status_code=status.value,
         media_type=PROBLEM_MEDIA_TYPE,

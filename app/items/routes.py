@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.datastructures import ResponseHeader
 from litestar.di import Provide
 from litestar.params import JSONBody, Parameter, SkipValidation
@@ -17,6 +17,7 @@ from app.errors import ItemNotFound
 from app.items.models import Item, ItemCreate, ItemPatch, new_item
 from app.items.store import ItemStore
 from app.problems import problem_responses
+from app.responses import JSONResponse
 
 ItemId = Annotated[str, Parameter(description="The item's id (a UUID).")]
 Limit = Annotated[int, Parameter(ge=1, le=500, description="How many items a page holds at most.")]
@@ -56,10 +57,10 @@ class ItemController(Controller):
         response_headers=[ResponseHeader(name="Location", description="The new item's URL.", documentation_only=True)],
         responses=problem_responses(*BODY_ERRORS),
     )
-    async def create_item(self, data: JSONBody[ItemCreate], store: Store) -> Response[Item]:
+    async def create_item(self, data: JSONBody[ItemCreate], store: Store) -> JSONResponse[Item]:
         item = new_item(data.name, data.description)
         await store.add(item)
-        return Response(item, status_code=HTTPStatus.CREATED, headers={"Location": f"{self.path}/{item.id}"})
+        return JSONResponse(item, status_code=HTTPStatus.CREATED, headers={"Location": f"{self.path}/{item.id}"})
 
     @get(
         "",
@@ -75,7 +76,7 @@ class ItemController(Controller):
     )
     async def list_items(
         self, request: Request[Any, Any, Any], store: Store, limit: Limit = 50, cursor: Cursor = None
-    ) -> Response[list[Item]]:
+    ) -> JSONResponse[list[Item]]:
         after = None if cursor is None else decode_cursor(cursor)
         # One more than asked tells whether another page follows without a second query.
         items = await store.list_after(after, limit + 1)
@@ -85,7 +86,7 @@ class ItemController(Controller):
             next_query = urlencode({"limit": limit, "cursor": encode_cursor(items[-1].id)})
             url = request.url
             headers["Link"] = f'<{url.scheme}://{url.netloc}{url.path}?{next_query}>; rel="next"'
-        return Response(items, headers=headers)
+        return JSONResponse(items, headers=headers)
 
     @get(
         "/{item_id:str}",

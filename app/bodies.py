@@ -8,6 +8,7 @@ the already-typed object through its own (lax) conversion unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
@@ -22,8 +23,16 @@ class StrictJSONRequest(Request[Any, Any, Any]):
 
     __slots__ = ()
 
+    @property
+    def content_length(self) -> int | None:
+        # Litestar builds a map of every header to read this one; a pass over the raw pairs is enough.
+        # uvicorn has already refused a Content-Length that is not a number.
+        raw = _raw_header(self.scope["headers"], b"content-length")
+        return None if raw is None else int(raw)
+
     async def json(self) -> Any:
-        media_type = self.content_type[0]
+        raw_content_type = _raw_header(self.scope["headers"], b"content-type") or b""
+        media_type = raw_content_type.partition(b";")[0].strip().lower().decode("latin-1")
         # A missing Content-Type is read as JSON: clients of the old service (`curl -d`) rely on it.
         if media_type and media_type != "application/json" and not media_type.endswith("+json"):
             raise UnsupportedMediaType(media_type)
@@ -31,6 +40,14 @@ class StrictJSONRequest(Request[Any, Any, Any]):
         data_field = self.route_handler.parsed_data_field
         target: Any = Any if data_field is None else data_field.annotation
         return decode_strict(body, target)
+
+
+def _raw_header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    """The first value of header `name` (lower case, as ASGI servers pass names)."""
+    for header_name, value in headers:
+        if header_name == name:
+            return value
+    return None
 
 
 def decode_strict(body: bytes, target: Any) -> Any:

@@ -15,7 +15,7 @@ from time import perf_counter
 import msgspec
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
-from app.logs import request_id, write_access_line
+from app.logs import AccessLine, request_id, write_access_line
 from app.metrics import RequestMetrics
 from app.problems import PROBLEM_MEDIA_TYPE, Problem, problem
 
@@ -100,14 +100,14 @@ class RequestObserver:
             if self.access_log:
                 client = scope.get("client")  # pyright: ignore[reportUnknownMemberType] - optional in ASGI
                 write_access_line(
-                    {
-                        "method": scope["method"],
-                        "path": path,
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(seconds * 1000, 3),
-                        "client": None if client is None else client[0],
-                        "user_agent": None if user_agent is None else user_agent.decode("latin-1"),
-                    }
+                    AccessLine(
+                        scope["method"],
+                        path,
+                        route,
+                        status,
+                        round(seconds * 1000, 3),
+                        None if client is None else client[0],
+                        None if user_agent is None else user_agent.decode("latin-1"),
+                    )
                 )
             request_id.reset(request_id_token)

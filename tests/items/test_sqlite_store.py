@@ -1,4 +1,4 @@
-"""The SQLite store's writer thread: group commits, and callers that stop waiting."""
+"""The SQLite store: group commits on the writer thread, callers that stop waiting, reads on the loop."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
+
+from app.errors import StorageUnavailable
 from app.items.models import new_item
 from app.items.sqlite import SQLiteItemStore
 from app.settings import Settings
@@ -43,4 +46,27 @@ async def test_a_caller_that_stops_waiting_does_not_disturb_the_others(tmp_path:
 
     assert abandoned.cancelled()
     assert kept in await store.list_after(None, 10)
+    await store.close()
+
+
+async def test_reads_see_every_acknowledged_write_at_once(tmp_path: Path) -> None:
+    # Reads use their own connection on the event loop; a write is committed before it is acknowledged.
+    store = await open_store(tmp_path)
+    for number in range(20):
+        item = new_item(f"item {number}", "")
+        await store.add(item)
+        assert await store.get(item.id) == item
+    await store.close()
+
+
+async def test_a_read_the_database_cannot_serve_is_storage_unavailable(tmp_path: Path) -> None:
+    store = await open_store(tmp_path)
+    item = new_item("gone", "")
+    await store.add(item)
+    saboteur = sqlite3.connect(tmp_path / "items.db", isolation_level=None)
+    saboteur.execute("DROP TABLE items")
+    saboteur.close()
+
+    with pytest.raises(StorageUnavailable):
+        await store.get(item.id)
     await store.close()

@@ -10,8 +10,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.datastructures import ResponseHeader
-from litestar.di import Provide
-from litestar.params import JSONBody, Parameter, SkipValidation
+from litestar.params import JSONBody, Parameter
 
 from app.errors import ItemNotFound
 from app.items.models import Item, ItemCreate, ItemPatch, new_item
@@ -29,8 +28,7 @@ Cursor = Annotated[
     ),
 ]
 
-# The store is ours, not client input: validating it on every request would only cost time.
-Store = SkipValidation[ItemStore]
+AnyRequest = Request[Any, Any, Any]
 
 BODY_ERRORS = (
     HTTPStatus.BAD_REQUEST,
@@ -41,15 +39,16 @@ BODY_ERRORS = (
 )
 
 
-def provide_store(request: Request[Any, Any, Any]) -> ItemStore:
+def store_of(request: AnyRequest) -> ItemStore:
+    # Read from the app's state rather than injected: Litestar's dependency injection costs ~6 µs a
+    # request, a sixth of reading an item.
     store: ItemStore = request.app.state.store
     return store
 
 
 class ItemController(Controller):
     path = "/api/v1/items"
-    tags = ["items"]  # noqa: RUF012 - Litestar reads these as class attributes
-    dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
+    tags = ["items"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
     @post(
         "",
@@ -57,9 +56,9 @@ class ItemController(Controller):
         response_headers=[ResponseHeader(name="Location", description="The new item's URL.", documentation_only=True)],
         responses=problem_responses(*BODY_ERRORS),
     )
-    async def create_item(self, data: JSONBody[ItemCreate], store: Store) -> JSONResponse[Item]:
+    async def create_item(self, data: JSONBody[ItemCreate], request: AnyRequest) -> JSONResponse[Item]:
         item = new_item(data.name, data.description)
-        await store.add(item)
+        await store_of(request).add(item)
         return JSONResponse(item, status_code=HTTPStatus.CREATED, headers={"Location": f"{self.path}/{item.id}"})
 
     @get(
@@ -75,11 +74,11 @@ class ItemController(Controller):
         ),
     )
     async def list_items(
-        self, request: Request[Any, Any, Any], store: Store, limit: Limit = 50, cursor: Cursor = None
+        self, request: AnyRequest, limit: Limit = 50, cursor: Cursor = None
     ) -> JSONResponse[list[Item]]:
         after = None if cursor is None else decode_cursor(cursor)
         # One more than asked tells whether another page follows without a second query.
-        items = await store.list_after(after, limit + 1)
+        items = await store_of(request).list_after(after, limit + 1)
         headers: dict[str, str] = {}
         if len(items) > limit:
             items = items[:limit]
@@ -93,32 +92,34 @@ class ItemController(Controller):
         summary="Read an item",
         responses=problem_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE),
     )
-    async def get_item(self, item_id: ItemId, store: Store) -> Item:
-        return await store.get(parse_item_id(item_id))
+    async def get_item(self, item_id: ItemId, request: AnyRequest) -> Item:
+        return await store_of(request).get(parse_item_id(item_id))
 
     @put(
         "/{item_id:str}",
         summary="Replace an item",
         responses=problem_responses(HTTPStatus.NOT_FOUND, *BODY_ERRORS),
     )
-    async def replace_item(self, item_id: ItemId, data: JSONBody[ItemCreate], store: Store) -> Item:
-        return await store.update(parse_item_id(item_id), ItemPatch(name=data.name, description=data.description))
+    async def replace_item(self, item_id: ItemId, data: JSONBody[ItemCreate], request: AnyRequest) -> Item:
+        return await store_of(request).update(
+            parse_item_id(item_id), ItemPatch(name=data.name, description=data.description)
+        )
 
     @patch(
         "/{item_id:str}",
         summary="Update some fields of an item",
         responses=problem_responses(HTTPStatus.NOT_FOUND, *BODY_ERRORS),
     )
-    async def update_item(self, item_id: ItemId, data: JSONBody[ItemPatch], store: Store) -> Item:
-        return await store.update(parse_item_id(item_id), data)
+    async def update_item(self, item_id: ItemId, data: JSONBody[ItemPatch], request: AnyRequest) -> Item:
+        return await store_of(request).update(parse_item_id(item_id), data)
 
     @delete(
         "/{item_id:str}",
         summary="Delete an item",
         responses=problem_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE),
     )
-    async def delete_item(self, item_id: ItemId, store: Store) -> None:
-        await store.delete(parse_item_id(item_id))
+    async def delete_item(self, item_id: ItemId, request: AnyRequest) -> None:
+        await store_of(request).delete(parse_item_id(item_id))
 
 
 def parse_item_id(raw: str) -> UUID:

@@ -15,7 +15,7 @@ from app import __version__
 from app.bodies import StrictJSONRequest
 from app.calculate.routes import CalculateController
 from app.errors import StorageUnavailable
-from app.health import HealthController
+from app.health import health_routes
 from app.items.routes import ItemController
 from app.items.store import open_store
 from app.logs import get_logger
@@ -57,13 +57,13 @@ def create_app(settings: Settings) -> RequestObserver:
 
     litestar = Litestar(
         route_handlers=[
-            HealthController,
+            health_routes(settings.environment),
             ItemController,
             CalculateController,
             *([metrics_endpoint] if metrics else []),
         ],
         lifespan=[item_store],
-        state=State({"environment": settings.environment, "metrics": metrics}),
+        state=State({"metrics": metrics}),
         request_class=StrictJSONRequest,
         response_class=JSONResponse,
         exception_handlers=EXCEPTION_HANDLERS,

@@ -77,3 +77,28 @@ def test_an_exception_python_cannot_raise_is_a_json_record() -> None:
     (record,) = records
     assert (record["event"], record["level"]) == ("unraisable exception", "error")
     assert "in finalizer" in json.dumps(record["exception"])
+
+
+def test_access_lines_reach_stdout_by_the_end_of_the_loop_turn_in_order() -> None:
+    code, records = run_python(
+        "import asyncio, os\n"
+        "from app.logs import AccessLine, configure_logging, get_logger, write_access_line\n"
+        "configure_logging('INFO', 'json')\n"
+        "def access(path): write_access_line(AccessLine('GET', path, None, 200, 1.0, None, None))\n"
+        "async def main():\n"
+        "    access('/1'); access('/2')\n"
+        "    get_logger('app').info('a record of the service')\n"
+        "    access('/3')\n"
+        "    await asyncio.sleep(0)\n"
+        '    os.write(1, b\'{"event": "written straight to the file descriptor"}\\n\')\n'
+        "asyncio.run(main())\n"
+    )
+
+    assert code == 0
+    assert [record.get("path", record["event"]) for record in records] == [
+        "/1",
+        "/2",
+        "a record of the service",
+        "/3",
+        "written straight to the file descriptor",
+    ]

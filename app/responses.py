@@ -10,9 +10,9 @@ type encoders, HEAD, a non-JSON media type, a status without a body) takes Lites
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import msgspec
 from litestar import MediaType, Response
@@ -38,6 +38,9 @@ _STATUSES_WITHOUT_BODY = frozenset({HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFI
 class JSONResponse(Response[T]):
     """A response whose JSON body and headers are encoded once, straight to what the server sends."""
 
+    __slots__ = ()
+    response_type_encoders: TypeEncodersMap
+
     def __init__(  # noqa: PLR0913 - Litestar's signature
         self,
         content: T,
@@ -50,7 +53,7 @@ class JSONResponse(Response[T]):
         status_code: int | None = None,
         type_encoders: TypeEncodersMap | None = None,
     ) -> None:
-        if cookies or type_encoders or self.type_encoders or not isinstance(headers, dict | None):
+        if cookies or type_encoders or self.type_encoders or (headers is not None and type(headers) is not dict):
             super().__init__(
                 content,
                 background=background,
@@ -68,10 +71,10 @@ class JSONResponse(Response[T]):
         self.background = background
         self.cookies = []
         self.encoding = encoding
-        self.headers = {} if headers is None else dict(headers)
+        self.headers = {} if headers is None else dict(cast("dict[str, Any]", headers))
         self.media_type = media_type
         self.status_code = status_code
-        self.response_type_encoders = dict[Any, Callable[[Any], Any]]()
+        self.response_type_encoders = {}
 
     def to_asgi_response(  # noqa: PLR0913 - Litestar's signature
         self,

@@ -72,7 +72,8 @@ def add_timestamp(_logger: Any, _method: str, event: EventDict) -> EventDict:
 
 _access_logger = structlog.get_logger("app.access")
 _access_stdout: BinaryIO | None = None  # set for JSON at INFO or below: then the fast path writes the line
-_access_flush_pending = False
+# The event loop whose next turn flushes the access lines written so far, if a flush is due.
+_access_flush_loop: asyncio.AbstractEventLoop | None = None
 
 
 class AccessLine(msgspec.Struct, frozen=True):
@@ -124,15 +125,17 @@ def write_access_line(line: AccessLine) -> None:
         _clock.now(),
     )
     stdout.write(_encoder.encode(record) + b"\n")
-    global _access_flush_pending  # noqa: PLW0603 - one stdout, one pending flush
-    if not _access_flush_pending:
-        _access_flush_pending = True
-        asyncio.get_running_loop().call_soon(_flush_access_lines, stdout)
+    global _access_flush_loop  # noqa: PLW0603 - one stdout, one pending flush
+    loop = asyncio.get_running_loop()
+    # Compared by identity, not just set or unset: a loop closed before its turn came never flushed.
+    if _access_flush_loop is not loop:
+        _access_flush_loop = loop
+        loop.call_soon(_flush_access_lines, stdout)
 
 
 def _flush_access_lines(stdout: BinaryIO) -> None:
-    global _access_flush_pending  # noqa: PLW0603
-    _access_flush_pending = False
+    global _access_flush_loop  # noqa: PLW0603
+    _access_flush_loop = None
     stdout.flush()
 
 

@@ -102,3 +102,27 @@ def test_access_lines_reach_stdout_by_the_end_of_the_loop_turn_in_order() -> Non
         "/3",
         "written straight to the file descriptor",
     ]
+
+
+def test_access_lines_of_an_event_loop_that_stopped_before_its_next_turn_are_not_held_back() -> None:
+    code, records = run_python(
+        "import asyncio, os\n"
+        "from app.logs import AccessLine, configure_logging, write_access_line\n"
+        "configure_logging('INFO', 'json')\n"
+        "def access(path): write_access_line(AccessLine('GET', path, None, 200, 1.0, None, None))\n"
+        "async def stop_then_write():\n"
+        "    asyncio.get_running_loop().stop()\n"
+        "    access('/first loop')\n"
+        "first = asyncio.new_event_loop()\n"
+        "first.create_task(stop_then_write())\n"
+        "first.run_forever()\n"
+        "first.close()\n"
+        "async def write_and_yield():\n"
+        "    access('/second loop')\n"
+        "    await asyncio.sleep(0)\n"
+        '    os.write(1, b\'{"event": "marker"}\\n\')\n'
+        "asyncio.run(write_and_yield())\n"
+    )
+
+    assert code == 0
+    assert [record.get("path", record["event"]) for record in records] == ["/first loop", "/second loop", "marker"]

@@ -4,17 +4,17 @@ Writes run on one thread that owns the writing connection, so the event loop nev
 disk sync. WAL mode lets readers proceed while one connection writes (other workers' too), and
 `synchronous=FULL` makes every acknowledged write survive a power cut.
 
+That durability costs a sync of the disk per transaction, so writes are committed in groups: the
+thread takes every write waiting in its queue, runs them in one transaction, commits once, and
+only then answers each of them. Under concurrent load many writes share one sync; alone, a write
+waits for nobody.
+
 Reads run on the event loop itself, on a second, read-only connection without a busy timeout. In
 WAL mode a read never waits for a writer, and reading an item from the page cache takes a few
 microseconds: less than handing the read to a thread and back, which costs a thread wake-up, two
 GIL hand-offs and a wake-up of the loop (about 25 µs here). The one moment a WAL read can find the
 file busy, while another process recovers the log after a crash, it is refused at once (503,
 retry after a second) instead of stalling the loop.
-
-That durability costs a sync of the disk per transaction, so writes are committed in groups: the
-thread takes every write waiting in its queue, runs them in one transaction, commits once, and
-only then answers each of them. Under concurrent load many writes share one sync; alone, a write
-waits for nobody.
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ class _Job:
 
 
 class _Worker:
-    """The thread that owns the connection: reads one by one, writes in committed groups."""
+    """The thread that owns the writing connection: writes in committed groups, other work (connecting,
+    the readiness check, closing) one job at a time."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop

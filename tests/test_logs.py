@@ -79,13 +79,18 @@ def test_an_exception_python_cannot_raise_is_a_json_record() -> None:
     assert "in finalizer" in json.dumps(record["exception"])
 
 
+# The start of a script that writes access lines: `access(path)` writes one for a GET of `path`.
+ACCESS_LINES_SCRIPT = (
+    "import asyncio, os\n"
+    "from app.logs import AccessLine, configure_logging, get_logger, write_access_line\n"
+    "configure_logging('INFO', 'json')\n"
+    "def access(path): write_access_line(AccessLine('GET', path, None, 200, 1.0, None, None))\n"
+)
+
+
 def test_access_lines_reach_stdout_by_the_end_of_the_loop_turn_in_order() -> None:
     code, records = run_python(
-        "import asyncio, os\n"
-        "from app.logs import AccessLine, configure_logging, get_logger, write_access_line\n"
-        "configure_logging('INFO', 'json')\n"
-        "def access(path): write_access_line(AccessLine('GET', path, None, 200, 1.0, None, None))\n"
-        "async def main():\n"
+        ACCESS_LINES_SCRIPT + "async def main():\n"
         "    access('/1'); access('/2')\n"
         "    get_logger('app').info('a record of the service')\n"
         "    access('/3')\n"
@@ -106,11 +111,7 @@ def test_access_lines_reach_stdout_by_the_end_of_the_loop_turn_in_order() -> Non
 
 def test_access_lines_of_an_event_loop_that_stopped_before_its_next_turn_are_not_held_back() -> None:
     code, records = run_python(
-        "import asyncio, os\n"
-        "from app.logs import AccessLine, configure_logging, write_access_line\n"
-        "configure_logging('INFO', 'json')\n"
-        "def access(path): write_access_line(AccessLine('GET', path, None, 200, 1.0, None, None))\n"
-        "async def stop_then_write():\n"
+        ACCESS_LINES_SCRIPT + "async def stop_then_write():\n"
         "    asyncio.get_running_loop().stop()\n"
         "    access('/first loop')\n"
         "first = asyncio.new_event_loop()\n"

@@ -92,11 +92,11 @@ class _Worker:
                 batch.append(self._jobs.get())
             running = None not in batch  # stop() sends None, after the last job
             jobs = [job for job in batch if job is not None]
-            outcomes = [self._read(job) for job in jobs if not job.write]
+            outcomes = [self._run(job) for job in jobs if not job.write]
             outcomes += self._write([job for job in jobs if job.write])
             self._loop.call_soon_threadsafe(_settle, outcomes)
 
-    def _read(self, job: _Job) -> tuple[asyncio.Future[Any], Any, BaseException | None]:
+    def _run(self, job: _Job) -> tuple[asyncio.Future[Any], Any, BaseException | None]:
         try:
             return job.future, job.work(self.connection, *job.args), None
         except Exception as exc:  # noqa: BLE001 - handed to the waiting coroutine, which raises it
@@ -110,7 +110,7 @@ class _Worker:
         try:
             connection.execute("BEGIN IMMEDIATE")
             # A failing statement undoes only itself; the others still commit together.
-            outcomes = [self._read(job) for job in jobs]
+            outcomes = [self._run(job) for job in jobs]
             connection.execute("COMMIT")
         except Exception as exc:  # noqa: BLE001 - no transaction, or no commit: none of the group is stored
             connection.rollback()  # a no-op when the transaction never began

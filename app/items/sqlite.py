@@ -25,10 +25,11 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from uuid import UUID
+
+import msgspec
 
 from app.errors import ItemNotFound, StorageUnavailable
 from app.items.models import Item, ItemPatch, utc_now
@@ -50,7 +51,15 @@ MIGRATIONS = (
     """,
 )
 COLUMNS = "id, name, description, created_at, updated_at"
-Row = tuple[str, str, str, str, str]
+# Rows leave SQLite as JSON objects, which msgspec decodes into Items in C: parsing the id and the
+# timestamps in Python took longer than the query itself (a page of 50 items: 85 to 45 µs).
+ITEM_JSON = (
+    "json_object('id', id, 'name', name, 'description', description, "
+    "'created_at', created_at, 'updated_at', updated_at)"
+)
+JSONRow = tuple[str]
+_item_from_json = msgspec.json.Decoder(Item).decode
+_items_from_json = msgspec.json.Decoder(list[Item]).decode
 # Locked by another process past the lock timeout, disk full, I/O errors, a folder that cannot be
 # created: the store cannot serve now and may later. Any other error is a bug and stays a 500.
 UNAVAILABLE = (sqlite3.OperationalError, OSError)
@@ -163,30 +172,30 @@ class SQLiteItemStore:
         await self._write(_insert, item)
 
     async def get(self, item_id: UUID) -> Item:
-        row = self._read(_fetch_one, f"SELECT {COLUMNS} FROM items WHERE id = ?", (str(item_id),))
+        row = self._read(_fetch_one, f"SELECT {ITEM_JSON} FROM items WHERE id = ?", (str(item_id),))
         if row is None:
             raise ItemNotFound(item_id)
-        return _item(row)
+        return _item_from_json(row[0])
 
     async def list_after(self, after: UUID | None, limit: int) -> list[Item]:
         rows = self._read(
             _fetch_all,
-            f"SELECT {COLUMNS} FROM items WHERE id > ? ORDER BY id LIMIT ?",
+            f"SELECT {ITEM_JSON} FROM items WHERE id > ? ORDER BY id LIMIT ?",
             ("" if after is None else str(after), limit),
         )
-        return [_item(row) for row in rows]
+        return _items_from_json(f"[{','.join(document for (document,) in rows)}]")
 
     async def update(self, item_id: UUID, patch: ItemPatch) -> Item:
         # One statement, so concurrent writers (other workers too) cannot interleave a read and a write.
         row = await self._write(
             _fetch_one,
             f"UPDATE items SET name = coalesce(?, name), description = coalesce(?, description), updated_at = ? "
-            f"WHERE id = ? RETURNING {COLUMNS}",
+            f"WHERE id = ? RETURNING {ITEM_JSON}",
             (*patch.changes(), utc_now().isoformat(), str(item_id)),
         )
         if row is None:
             raise ItemNotFound(item_id)
-        return _item(row)
+        return _item_from_json(row[0])
 
     async def delete(self, item_id: UUID) -> None:
         if await self._write(_execute, "DELETE FROM items WHERE id = ?", (str(item_id),)) == 0:
@@ -247,23 +256,13 @@ def _check_writable(connection: sqlite3.Connection) -> None:
     connection.execute("ROLLBACK")
 
 
-def _fetch_one(connection: sqlite3.Connection, sql: str, parameters: tuple[Any, ...]) -> Row | None:
+def _fetch_one(connection: sqlite3.Connection, sql: str, parameters: tuple[Any, ...]) -> JSONRow | None:
     return connection.execute(sql, parameters).fetchone()
 
 
-def _fetch_all(connection: sqlite3.Connection, sql: str, parameters: tuple[Any, ...]) -> list[Row]:
+def _fetch_all(connection: sqlite3.Connection, sql: str, parameters: tuple[Any, ...]) -> list[JSONRow]:
     return connection.execute(sql, parameters).fetchall()
 
 
 def _execute(connection: sqlite3.Connection, sql: str, parameters: tuple[Any, ...]) -> int:
     return connection.execute(sql, parameters).rowcount
-
-
-def _item(row: Row) -> Item:
-    return Item(
-        id=UUID(row[0]),
-        name=row[1],
-        description=row[2],
-        created_at=datetime.fromisoformat(row[3]),
-        updated_at=datetime.fromisoformat(row[4]),
-    )

@@ -34,12 +34,16 @@ async def test_create_returns_201_with_the_stored_item_and_its_location(client: 
 
 async def test_unicode_round_trips_exactly(client: Client) -> None:
     name = 'Zoë 🧪 名前 \\ " \u200b'
-    description = "e\u0301 — ñ ✓ \n\t 𝔘𝔫𝔦𝔠𝔬𝔡𝔢"
+    description = "e\u0301 — ñ ✓ \n\t \u0001\u001f\u007f\u2028 𝔘𝔫𝔦𝔠𝔬𝔡𝔢"
 
     item = await create(client, name, description)
+    item_url = f"{URL}/{item['id']}"
 
-    fetched = (await client.get(f"{URL}/{item['id']}")).json()
-    assert (fetched["name"], fetched["description"]) == (name, description)
+    fetched = (await client.get(item_url)).json()
+    listed = (await client.get(URL)).json()
+    patched = (await client.patch(item_url, json={"name": name})).json()
+    for answer in (item, fetched, *listed, patched):
+        assert (answer["name"], answer["description"]) == (name, description)
 
 
 async def test_field_lengths_at_their_limits_are_accepted(client: Client) -> None:

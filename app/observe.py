@@ -80,7 +80,8 @@ class RequestObserver:
         async def send_with_request_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
+                # Handlers may answer with an HTTPStatus: servers take any int, logs should show a number.
+                status = int(message["status"])
                 message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 

@@ -50,6 +50,18 @@ async def test_a_request_without_an_id_gets_a_generated_one(sqlite_client: Clien
     assert first.headers["x-request-id"] != second.headers["x-request-id"]
 
 
+async def test_access_lines_give_the_status_as_a_number(
+    sqlite_client: Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await sqlite_client.post(
+        "/api/v1/items", json={"name": "n", "description": "d"}
+    )  # answered with HTTPStatus.CREATED
+    await sqlite_client.post("/api/v1/calculate", json={"a": 1, "b": 2, "operation": "add"})
+
+    lines = [line for line in capsys.readouterr().out.splitlines() if " route=/api/v1/" in line]
+    assert [line.split(" status=")[1].split()[0] for line in lines] == ["201", "200"]
+
+
 def samples(exposition: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     """Every sample of a Prometheus text exposition, parsed by prometheus_client's own parser."""
     return {

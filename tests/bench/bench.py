@@ -3,9 +3,11 @@
     python -m tests.bench.bench [--rounds 3] [--duration 5] [--connections 64] [--output bench.json]
 
 The service runs as in production (JSON access lines to a file, metrics on, one uvicorn worker);
-the baseline (tests/bench/baseline.py) runs under the same uvicorn. Servers are pinned to CPU 0 and
-wrk to CPU 1 where there are two. Item scenarios run on SQLite, and on PostgreSQL too when
-TEST_DATABASE_URL is set. A benchmark, not a test: it reports and compares, it asserts nothing.
+the raw ASGI baseline (tests/bench/baseline.py) and the same endpoints written plainly in Litestar
+(tests/bench/framework.py: the framework's own cost, nothing of the service's) run under the same
+uvicorn. Servers are pinned to CPU 0 and wrk to CPU 1 where there are two. Item scenarios run on
+SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set. A benchmark, not a test: it reports
+and compares, it asserts nothing.
 """
 
 from __future__ import annotations
@@ -197,6 +199,7 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
     production = {"ENVIRONMENT": "benchmark", "LOG_FORMAT": "json", "ACCESS_LOG": "true", "METRICS": "true"}
     targets = [
         Target("baseline", [*uvicorn, "--log-level", "warning", "tests.bench.baseline:app"], {}),
+        Target("litestar", [*uvicorn, "--log-level", "warning", "tests.bench.framework:app"], {}),
         Target("sqlite", service, {**production, "DATABASE_URL": f"sqlite:///{workdir / 'items.db'}"}),
     ]
     if postgres := os.environ.get("TEST_DATABASE_URL"):
@@ -205,6 +208,7 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
 
     print(f"Benchmark: {arguments.rounds} rounds of {arguments.duration} s, {arguments.connections} connections,")
     print(f"servers on CPU 0 and wrk on CPU 1: {TWO_CPUS}. Logs in {workdir}.")
+    print("Targets: the raw ASGI baseline, the endpoints written plainly in Litestar, the service on each database.")
     try:
         for target in targets:
             target.start(workdir / f"{target.name}.log")
@@ -247,11 +251,14 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
             f"peak under load {target.loaded_rss_mib:.1f} MiB"
         )
 
-    sqlite = next(target for target in targets if target.name == "sqlite")
+    framework, sqlite = (next(target for target in targets if target.name == name) for name in ("litestar", "sqlite"))
     verdicts: list[tuple[str, bool]] = []
     for name, floor in FLOORS.items():
-        ratio = median(sqlite.results[name]).requests_per_s / median(baseline.results[name]).requests_per_s
-        verdicts.append((f"{name} at {ratio:.0%} of the baseline (floor {floor:.0%})", ratio >= floor))
+        reference = median(baseline.results[name]).requests_per_s
+        ratio = median(sqlite.results[name]).requests_per_s / reference
+        framework_ratio = median(framework.results[name]).requests_per_s / reference
+        verdict = f"{name} at {ratio:.0%} of the baseline (floor {floor:.0%}; Litestar alone: {framework_ratio:.0%})"
+        verdicts.append((verdict, ratio >= floor))
     worst_p99 = max(median(measurements).p99_ms for measurements in sqlite.results.values())
     verdicts.append((f"worst p99 {worst_p99:.1f} ms (ceiling {P99_CEILING_MS:.0f} ms)", worst_p99 < P99_CEILING_MS))
     verdicts.append((f"cold start {sqlite.cold_start_s:.3f} s", sqlite.cold_start_s < COLD_START_CEILING_S))

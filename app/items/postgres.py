@@ -30,6 +30,10 @@ MIGRATIONS = (
 # Any fixed number: replicas starting together take this lock so each migration runs once.
 MIGRATION_LOCK = 0x17E45
 COLUMNS = "id, name, description, created_at, updated_at"
+# One range over the primary key whatever plan PostgreSQL caches for the prepared statement: with
+# "$1 IS NULL OR id > $1" a generic plan filters every row before the cursor instead of seeking to it.
+PAGE_AFTER = f"SELECT {COLUMNS} FROM items WHERE id > $1 ORDER BY id LIMIT $2"
+BEFORE_EVERY_ID = UUID(int=0)
 CONNECT_TIMEOUT_S = 5.0
 COMMAND_TIMEOUT_S = 10.0
 
@@ -93,9 +97,7 @@ class PostgresItemStore:
 
     async def list_after(self, after: UUID | None, limit: int) -> list[Item]:
         async with self._connection() as connection:
-            rows = await connection.fetch(
-                f"SELECT {COLUMNS} FROM items WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2", after, limit
-            )
+            rows = await connection.fetch(PAGE_AFTER, BEFORE_EVERY_ID if after is None else after, limit)
         return [_item(row) for row in rows]
 
     async def update(self, item_id: UUID, patch: ItemPatch) -> Item:

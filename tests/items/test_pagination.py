@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import Client
+from app.items.postgres import PAGE_AFTER
+from app.items.store import open_store
+from app.settings import Settings
+from tests.conftest import SKIP_POSTGRES, Client, empty_postgres
 
 URL = "/api/v1/items"
 NEXT_LINK = re.compile(r'^<(?P<url>[^>]+)>; rel="next"$')
@@ -118,3 +122,21 @@ async def test_a_malformed_cursor_is_a_422(client: Client, cursor: str) -> None:
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "cursor"
+
+
+@SKIP_POSTGRES
+async def test_postgresql_seeks_to_the_cursor_whatever_plan_it_caches() -> None:
+    database_url = await empty_postgres()
+    store = await open_store(Settings.from_environ({"DATABASE_URL": database_url, "ENVIRONMENT": "test"}))
+    await store.close()  # the table now exists
+    connection = await asyncpg.connect(database_url)
+    try:
+        # asyncpg prepares statements once per connection; after a few runs PostgreSQL may plan them generically.
+        await connection.execute("SET plan_cache_mode = force_generic_plan")
+        await connection.execute(f"PREPARE page (uuid, integer) AS {PAGE_AFTER}")
+        plan = [row[0] for row in await connection.fetch("EXPLAIN EXECUTE page (gen_random_uuid(), 50)")]
+    finally:
+        await connection.close()
+
+    assert any("Index Cond: (id > $1)" in line for line in plan), plan
+    assert not any("Filter" in line for line in plan), plan

@@ -251,7 +251,8 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
             f"peak under load {target.loaded_rss_mib:.1f} MiB"
         )
 
-    framework, sqlite = (next(target for target in targets if target.name == name) for name in ("litestar", "sqlite"))
+    by_name = {target.name: target for target in targets}
+    framework, sqlite = by_name["litestar"], by_name["sqlite"]
     verdicts: list[tuple[str, bool]] = []
     for name, floor in FLOORS.items():
         reference = median(baseline.results[name]).requests_per_s

@@ -229,20 +229,36 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
             target.stop()
 
     baseline = targets[0]
+    by_name = {target.name: target for target in targets}
+    framework, sqlite = by_name["litestar"], by_name["sqlite"]
     rows: list[dict[str, Any]] = []
     print()
-    print(f"{'scenario':<15} {'target':<11} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>7}")
+    print("ratio: to the baseline; vs litestar: to the same endpoints in plain Litestar")
+    print(
+        f"{'scenario':<15} {'target':<11} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>7} "
+        f"{'vs litestar':>12}"
+    )
     for scenario in SCENARIOS:
         reference = median(baseline.results[scenario.name]).requests_per_s
+        framework_reference = median(framework.results[scenario.name]).requests_per_s
         for target in targets:
             if scenario.name not in target.results:
                 continue
             result = median(target.results[scenario.name])
             ratio = result.requests_per_s / reference
-            rows.append({"scenario": scenario.name, "target": target.name, **asdict(result), "ratio": ratio})
+            ratio_to_litestar = result.requests_per_s / framework_reference
+            rows.append(
+                {
+                    "scenario": scenario.name,
+                    "target": target.name,
+                    **asdict(result),
+                    "ratio": ratio,
+                    "ratio_to_litestar": ratio_to_litestar,
+                }
+            )
             print(
                 f"{scenario.name:<15} {target.name:<11} {result.requests_per_s:>9.0f} {result.p50_ms:>8.2f} "
-                f"{result.p99_ms:>8.2f} {result.errors:>7} {ratio:>7.0%}"
+                f"{result.p99_ms:>8.2f} {result.errors:>7} {ratio:>7.0%} {ratio_to_litestar:>12.0%}"
             )
     print()
     for target in targets:
@@ -251,8 +267,6 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
             f"peak under load {target.loaded_rss_mib:.1f} MiB"
         )
 
-    by_name = {target.name: target for target in targets}
-    framework, sqlite = by_name["litestar"], by_name["sqlite"]
     verdicts: list[tuple[str, bool]] = []
     for name, floor in FLOORS.items():
         reference = median(baseline.results[name]).requests_per_s

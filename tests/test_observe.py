@@ -53,9 +53,8 @@ async def test_a_request_without_an_id_gets_a_generated_one(sqlite_client: Clien
 async def test_access_lines_give_the_status_as_a_number(
     sqlite_client: Client, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    await sqlite_client.post(
-        "/api/v1/items", json={"name": "n", "description": "d"}
-    )  # answered with HTTPStatus.CREATED
+    # The create handler answers with HTTPStatus.CREATED, calculate with a route declared HTTPStatus.OK.
+    await sqlite_client.post("/api/v1/items", json={"name": "n", "description": "d"})
     await sqlite_client.post("/api/v1/calculate", json={"a": 1, "b": 2, "operation": "add"})
 
     lines = [line for line in capsys.readouterr().out.splitlines() if " route=/api/v1/" in line]

@@ -30,9 +30,16 @@ MIGRATIONS = (
 # Any fixed number: replicas starting together take this lock so each migration runs once.
 MIGRATION_LOCK = 0x17E45
 COLUMNS = "id, name, description, created_at, updated_at"
+# Built once: the statements of every request, as asyncpg's statement cache keys them.
+INSERT_ITEM = f"INSERT INTO items ({COLUMNS}) VALUES ($1, $2, $3, $4, $5)"
+SELECT_ITEM = f"SELECT {COLUMNS} FROM items WHERE id = $1"
 # One range over the primary key whatever plan PostgreSQL caches for the prepared statement: with
 # "$1 IS NULL OR id > $1" a generic plan filters every row before the cursor instead of seeking to it.
-PAGE_AFTER = f"SELECT {COLUMNS} FROM items WHERE id > $1 ORDER BY id LIMIT $2"
+SELECT_PAGE = f"SELECT {COLUMNS} FROM items WHERE id > $1 ORDER BY id LIMIT $2"
+UPDATE_ITEM = (
+    "UPDATE items SET name = coalesce($1, name), description = coalesce($2, description), updated_at = $3 "
+    f"WHERE id = $4 RETURNING {COLUMNS}"
+)
 BEFORE_EVERY_ID = UUID(int=0)
 CONNECT_TIMEOUT_S = 5.0
 COMMAND_TIMEOUT_S = 10.0
@@ -80,7 +87,7 @@ class PostgresItemStore:
     async def add(self, item: Item) -> None:
         async with self._connection() as connection:
             await connection.execute(
-                f"INSERT INTO items ({COLUMNS}) VALUES ($1, $2, $3, $4, $5)",
+                INSERT_ITEM,
                 item.id,
                 item.name,
                 item.description,
@@ -90,21 +97,20 @@ class PostgresItemStore:
 
     async def get(self, item_id: UUID) -> Item:
         async with self._connection() as connection:
-            row = await connection.fetchrow(f"SELECT {COLUMNS} FROM items WHERE id = $1", item_id)
+            row = await connection.fetchrow(SELECT_ITEM, item_id)
         if row is None:
             raise ItemNotFound(item_id)
         return _item(row)
 
     async def list_after(self, after: UUID | None, limit: int) -> list[Item]:
         async with self._connection() as connection:
-            rows = await connection.fetch(PAGE_AFTER, BEFORE_EVERY_ID if after is None else after, limit)
+            rows = await connection.fetch(SELECT_PAGE, BEFORE_EVERY_ID if after is None else after, limit)
         return [_item(row) for row in rows]
 
     async def update(self, item_id: UUID, patch: ItemPatch) -> Item:
         async with self._connection() as connection:
             row = await connection.fetchrow(
-                "UPDATE items SET name = coalesce($1, name), description = coalesce($2, description), updated_at = $3 "
-                f"WHERE id = $4 RETURNING {COLUMNS}",
+                UPDATE_ITEM,
                 *patch.changes(),
                 utc_now(),
                 item_id,

@@ -57,6 +57,14 @@ ITEM_JSON = (
     "json_object('id', id, 'name', name, 'description', description, "
     "'created_at', created_at, 'updated_at', updated_at)"
 )
+# Built once: the statements of every request, as the connection's statement cache keys them.
+INSERT_ITEM = f"INSERT INTO items ({COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+SELECT_ITEM = f"SELECT {ITEM_JSON} FROM items WHERE id = ?"
+SELECT_PAGE = f"SELECT {ITEM_JSON} FROM items WHERE id > ? ORDER BY id LIMIT ?"
+UPDATE_ITEM = (
+    "UPDATE items SET name = coalesce(?, name), description = coalesce(?, description), updated_at = ? "
+    f"WHERE id = ? RETURNING {ITEM_JSON}"
+)
 JSONRow = tuple[str]
 _item_from_json = msgspec.json.Decoder(Item).decode
 _items_from_json = msgspec.json.Decoder(list[Item]).decode
@@ -172,7 +180,7 @@ class SQLiteItemStore:
         await self._write(_insert, item)
 
     async def get(self, item_id: UUID) -> Item:
-        row = self._read(_fetch_one, f"SELECT {ITEM_JSON} FROM items WHERE id = ?", (str(item_id),))
+        row = self._read(_fetch_one, SELECT_ITEM, (str(item_id),))
         if row is None:
             raise ItemNotFound(item_id)
         return _item_from_json(row[0])
@@ -180,7 +188,7 @@ class SQLiteItemStore:
     async def list_after(self, after: UUID | None, limit: int) -> list[Item]:
         rows = self._read(
             _fetch_all,
-            f"SELECT {ITEM_JSON} FROM items WHERE id > ? ORDER BY id LIMIT ?",
+            SELECT_PAGE,
             ("" if after is None else str(after), limit),
         )
         return _items_from_json(f"[{','.join(document for (document,) in rows)}]")
@@ -189,8 +197,7 @@ class SQLiteItemStore:
         # One statement, so concurrent writers (other workers too) cannot interleave a read and a write.
         row = await self._write(
             _fetch_one,
-            f"UPDATE items SET name = coalesce(?, name), description = coalesce(?, description), updated_at = ? "
-            f"WHERE id = ? RETURNING {ITEM_JSON}",
+            UPDATE_ITEM,
             (*patch.changes(), utc_now().isoformat(), str(item_id)),
         )
         if row is None:
@@ -245,7 +252,7 @@ def _migrate(connection: sqlite3.Connection) -> None:
 
 def _insert(connection: sqlite3.Connection, item: Item) -> None:
     connection.execute(
-        f"INSERT INTO items ({COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+        INSERT_ITEM,
         (str(item.id), item.name, item.description, item.created_at.isoformat(), item.updated_at.isoformat()),
     )
 

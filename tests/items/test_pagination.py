@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from app.items.postgres import PAGE_AFTER
+from app.items.postgres import SELECT_PAGE
 from app.items.store import open_store
 from app.settings import Settings
 from tests.conftest import SKIP_POSTGRES, Client, empty_postgres
@@ -133,7 +133,7 @@ async def test_postgresql_seeks_to_the_cursor_whatever_plan_it_caches() -> None:
     try:
         # asyncpg prepares statements once per connection; after a few runs PostgreSQL may plan them generically.
         await connection.execute("SET plan_cache_mode = force_generic_plan")
-        await connection.execute(f"PREPARE page (uuid, integer) AS {PAGE_AFTER}")
+        await connection.execute(f"PREPARE page (uuid, integer) AS {SELECT_PAGE}")
         plan = [row[0] for row in await connection.fetch("EXPLAIN EXECUTE page (gen_random_uuid(), 50)")]
     finally:
         await connection.close()

@@ -55,14 +55,34 @@ def decode_strict(body: bytes, target: Any) -> Any:
     try:
         return _decoder(target).decode(body)
     except msgspec.ValidationError as exc:
+        # msgspec checks types while it parses, so a body cut short can fail on a type before its syntax
+        # error is reached. Only well-formed JSON of the wrong shape is a 422.
+        syntax_error = _syntax_error(body)
+        if syntax_error is not None:
+            raise _malformed(syntax_error) from None
         raise InvalidInput([field_error(str(exc))]) from None
     except msgspec.DecodeError as exc:
-        raise MalformedJSON(f"The request body is not valid JSON: {exc}.") from None
+        raise _malformed(exc) from None
     except UnicodeDecodeError:
         raise MalformedJSON("The request body is not valid UTF-8.") from None
     except RecursionError:
         # Unknown fields are skipped, not decoded, but msgspec still walks them recursively.
         raise MalformedJSON("The request body nests arrays or objects deeper than this service reads.") from None
+
+
+def _syntax_error(body: bytes) -> msgspec.DecodeError | None:
+    """What makes `body` malformed JSON, if anything, whatever the types and sizes of its values."""
+    try:
+        msgspec.json.decode(body, type=msgspec.Raw)
+    except msgspec.DecodeError as exc:
+        return exc
+    except RecursionError:
+        return None  # too deep to tell here: the type error found first stands
+    return None
+
+
+def _malformed(error: msgspec.DecodeError) -> MalformedJSON:
+    return MalformedJSON(f"The request body is not valid JSON: {error}.")
 
 
 @cache

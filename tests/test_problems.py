@@ -32,6 +32,45 @@ async def test_malformed_json_is_a_400(sqlite_client: Client, body: bytes) -> No
     assert str(problem["type"]).endswith("/malformed-json")
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/v1/items"),
+        ("PUT", "/api/v1/items/{id}"),
+        ("PATCH", "/api/v1/items/{id}"),
+        ("POST", "/api/v1/calculate"),
+    ],
+)
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"[1, 2", id="truncated array where an object belongs"),
+        pytest.param(b'{"name": 5, "a": "x", "b"', id="a wrong type, then cut short"),
+        pytest.param(b'{"name": "n", "description": "d", "a": 1, "b": 2, "operation": "add"', id="cut short"),
+        pytest.param(b'"text', id="unterminated string"),
+    ],
+)
+async def test_a_body_that_is_not_well_formed_json_is_a_400_on_every_endpoint(
+    sqlite_client: Client, method: str, path: str, body: bytes
+) -> None:
+    created = await sqlite_client.post("/api/v1/items", json={"name": "kept", "description": "as it was"})
+    url = path.format(id=created.json()["id"])
+
+    response = await sqlite_client.request(method, url, content=body, headers={"content-type": "application/json"})
+
+    problem = assert_problem(response, 400)
+    assert str(problem["type"]).endswith("/malformed-json")
+    assert (await sqlite_client.get("/api/v1/items")).json() == [created.json()]
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b'{"name": 5}', b'"text"', b"null"])
+async def test_well_formed_json_of_the_wrong_shape_is_a_422(sqlite_client: Client, body: bytes) -> None:
+    response = await sqlite_client.post("/api/v1/items", content=body, headers={"content-type": "application/json"})
+
+    problem = assert_problem(response, 422)
+    assert str(problem["type"]).endswith("/validation-error")
+
+
 async def test_an_empty_body_is_a_422_naming_the_body(sqlite_client: Client) -> None:
     response = await sqlite_client.post("/api/v1/items", content=b"", headers={"content-type": "application/json"})
 

@@ -150,6 +150,7 @@ class SharedMetrics:
 
 @get(
     "/metrics",
+    operation_id="getMetrics",
     summary="Prometheus metrics",
     tags=["operations"],
     media_type=EXPOSITION_MEDIA_TYPE,

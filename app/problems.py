@@ -21,14 +21,15 @@ PROBLEM_TYPE_PREFIX = "tag:items-service,2026:problems/"
 logger = get_logger("app.problems")
 
 
-class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
+class Problem(msgspec.Struct, frozen=True):
     """An RFC 9457 problem document."""
 
     type: str
     title: str
     status: int
     detail: str
-    errors: list[FieldError] | None = None
+    # Unset rather than None: the document then promises no `null` the service never sends.
+    errors: list[FieldError] | msgspec.UnsetType = msgspec.UNSET
 
 
 def problem(
@@ -36,7 +37,13 @@ def problem(
 ) -> Problem:
     """The problem document for `status`: `about:blank` unless a slug names a more specific type."""
     problem_type = "about:blank" if slug is None else PROBLEM_TYPE_PREFIX + slug
-    return Problem(type=problem_type, title=status.phrase, status=status.value, detail=detail, errors=errors)
+    return Problem(
+        type=problem_type,
+        title=status.phrase,
+        status=status.value,
+        detail=detail,
+        errors=msgspec.UNSET if errors is None else errors,
+    )
 
 
 def problem_response(
@@ -102,7 +109,8 @@ def problem_responses(*statuses: HTTPStatus) -> dict[int, ResponseSpec]:
     return {
         status.value: ResponseSpec(
             data_container=Problem,
-            description=status.description,
+            # Python describes some statuses with an empty string (Unprocessable Entity): the phrase beats nothing.
+            description=status.description or status.phrase,
             media_type=PROBLEM_MEDIA_TYPE,
             # Generated examples are random text: noise to readers, and they need polyfactory and
             # faker, which the image leaves out.

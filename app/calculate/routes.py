@@ -19,6 +19,7 @@ class CalculateController(Controller):
     @post(
         "",
         status_code=HTTPStatus.OK,
+        operation_id="calculate",
         summary="Calculate",
         description="Add, subtract, multiply or divide two numbers. Integer operands give exact integer results "
         "for add, subtract and multiply; divide always returns a float.",

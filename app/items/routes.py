@@ -28,6 +28,22 @@ Cursor = Annotated[
     ),
 ]
 
+# Litestar gives a documented header the schema of its `value`'s type, and never sends a
+# documentation-only value: these values exist so the headers are typed as strings.
+LOCATION_HEADER = ResponseHeader(
+    name="Location",
+    value="/api/v1/items/{id}",
+    documentation_only=True,
+    required=True,
+    description="The new item's URL.",
+)
+LINK_HEADER = ResponseHeader(
+    name="Link",
+    value='<http://host/api/v1/items?limit=50&cursor=...>; rel="next"',
+    documentation_only=True,
+    description="RFC 8288 link to the next page, present when more items follow.",
+)
+
 AnyRequest = Request[Any, Any, Any]
 
 BODY_ERRORS = (
@@ -53,7 +69,8 @@ class ItemController(Controller):
     @post(
         "",
         summary="Create an item",
-        response_headers=[ResponseHeader(name="Location", description="The new item's URL.", documentation_only=True)],
+        operation_id="createItem",
+        response_headers=[LOCATION_HEADER],
         responses=problem_responses(*BODY_ERRORS),
     )
     async def create_item(self, data: JSONBody[ItemCreate], request: AnyRequest) -> JSONResponse[Item]:
@@ -66,9 +83,8 @@ class ItemController(Controller):
         summary="List items",
         description="Items in creation order, a page at a time. When more follow, the `Link` header "
         'holds the next page\'s URL with `rel="next"`.',
-        response_headers=[
-            ResponseHeader(name="Link", description="RFC 8288 link to the next page.", documentation_only=True)
-        ],
+        operation_id="listItems",
+        response_headers=[LINK_HEADER],
         responses=problem_responses(
             HTTPStatus.BAD_REQUEST, HTTPStatus.UNPROCESSABLE_ENTITY, HTTPStatus.SERVICE_UNAVAILABLE
         ),
@@ -89,6 +105,7 @@ class ItemController(Controller):
 
     @get(
         "/{item_id:str}",
+        operation_id="getItem",
         summary="Read an item",
         responses=problem_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE),
     )
@@ -97,6 +114,7 @@ class ItemController(Controller):
 
     @put(
         "/{item_id:str}",
+        operation_id="replaceItem",
         summary="Replace an item",
         responses=problem_responses(HTTPStatus.NOT_FOUND, *BODY_ERRORS),
     )
@@ -107,6 +125,7 @@ class ItemController(Controller):
 
     @patch(
         "/{item_id:str}",
+        operation_id="updateItem",
         summary="Update some fields of an item",
         responses=problem_responses(HTTPStatus.NOT_FOUND, *BODY_ERRORS),
     )
@@ -115,6 +134,7 @@ class ItemController(Controller):
 
     @delete(
         "/{item_id:str}",
+        operation_id="deleteItem",
         summary="Delete an item",
         responses=problem_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE),
     )

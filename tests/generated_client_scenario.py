@@ -1,0 +1,91 @@
+"""A client's first session with the service, through the package openapi-python-client generated.
+
+tests/test_openapi.py runs this script in a subprocess, with the package `items_client` on PYTHONPATH
+and the service's URL as its argument; a failed assertion exits non-zero. The package exists only
+once generated, so pyright cannot see its types here.
+"""
+# pyright: basic, reportMissingImports=false
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any
+from uuid import uuid4
+
+import httpx
+from items_client import Client
+from items_client.api.calculate import calculate
+from items_client.api.items import create_item, delete_item, get_item, list_items
+from items_client.models import (
+    CalculationRequest,
+    CalculationRequestOperation,
+    CalculationResult,
+    Item,
+    ItemCreate,
+    Problem,
+)
+
+PROBLEM_TYPE_PREFIX = "tag:items-service,2026:problems/"
+NEXT_LINK = re.compile(r'<(?P<url>[^>]+)>; rel="next"')
+
+
+def create(client: Client, name: str) -> Item:
+    response = create_item.sync_detailed(client=client, body=ItemCreate(name=name, description=f"about {name}"))
+    item = response.parsed
+    assert response.status_code == 201, response
+    assert isinstance(item, Item), item
+    assert response.headers["Location"] == f"/api/v1/items/{item.id}"
+    return item
+
+
+def check_items(client: Client) -> None:
+    first, second = create(client, "first"), create(client, "second")
+    assert get_item.sync(client=client, item_id=str(first.id)) == first
+
+    page = list_items.sync_detailed(client=client, limit=1)
+    assert page.parsed == [first]
+    link = NEXT_LINK.fullmatch(page.headers["Link"])
+    assert link is not None, page.headers["Link"]
+    next_page = client.get_httpx_client().get(link["url"])
+    assert [Item.from_dict(entry) for entry in next_page.json()] == [second]
+    assert "Link" not in next_page.headers
+
+    deleted = delete_item.sync_detailed(client=client, item_id=str(second.id))
+    assert deleted.status_code == 204, deleted
+
+
+def check_calculate(client: Client) -> None:
+    request = CalculationRequest(a=6, b=7, operation=CalculationRequestOperation.MULTIPLY)
+    result = calculate.sync(client=client, body=request)
+    assert isinstance(result, CalculationResult), result
+    assert result.result == 42
+
+
+def check_problem(problem: Any, status: int, slug: str) -> Problem:
+    assert isinstance(problem, Problem), problem
+    assert (problem.status, problem.type_) == (status, PROBLEM_TYPE_PREFIX + slug)
+    assert problem.detail
+    return problem
+
+
+def check_problems(client: Client) -> None:
+    check_problem(get_item.sync(client=client, item_id=str(uuid4())), 404, "item-not-found")
+    division = CalculationRequest(a=1, b=0, operation=CalculationRequestOperation.DIVIDE)
+    check_problem(calculate.sync(client=client, body=division), 400, "division-by-zero")
+    invalid = check_problem(
+        create_item.sync(client=client, body=ItemCreate(name="", description="")), 422, "validation-error"
+    )
+    assert [error.field for error in invalid.errors] == ["name"]
+
+
+def main(url: str) -> None:
+    # Undocumented statuses raise instead of parsing as None: the document must list every answer.
+    with Client(base_url=url, timeout=httpx.Timeout(5), raise_on_unexpected_status=True) as client:
+        check_items(client)
+        check_calculate(client)
+        check_problems(client)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -9,11 +9,11 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from app import __version__
 from app.bodies import StrictJSONRequest
 from app.calculate.routes import CalculateController
+from app.docs_page import DOCS_PATH, swagger_ui, swagger_ui_assets
 from app.errors import StorageUnavailable
 from app.health import health_routes
 from app.items.routes import ItemController
@@ -60,6 +60,7 @@ def create_app(settings: Settings) -> RequestObserver:
             health_routes(settings.environment),
             ItemController,
             CalculateController,
+            swagger_ui_assets(),
             *([metrics_endpoint] if metrics else []),
         ],
         lifespan=[item_store],
@@ -72,8 +73,8 @@ def create_app(settings: Settings) -> RequestObserver:
             title="Items service",
             version=__version__,
             description="Items (persistent) and a calculator, served by Litestar and msgspec.",
-            path="/schema",
-            render_plugins=[SwaggerRenderPlugin(path="/")],
+            path=DOCS_PATH,
+            render_plugins=[swagger_ui()],
         ),
         logging_config=None,
         debug=False,

@@ -1,0 +1,135 @@
+"""The documentation page at /schema: its assets come from the service, and a browser renders it offline."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path, PurePath
+from urllib.parse import urlsplit
+
+import pytest
+
+from app.docs_page import ASSETS_PATH
+from tests.conftest import Client
+from tests.service import running_service
+from tests.test_observe import labels, samples
+
+CHROMIUM = shutil.which("chromium")
+BROWSER_TIMEOUT_S = 60
+# Virtual time: the browser fast-forwards timers, and waits for pending requests, up to this budget.
+RENDER_BUDGET_MS = 10_000
+# Python's own table (images without /etc/mime.types) says application/javascript, Debian's text/javascript.
+CONTENT_TYPES = {".css": {"text/css"}, ".js": {"text/javascript", "application/javascript"}, ".png": {"image/png"}}
+ASSET_ROUTE = f"{ASSETS_PATH}/{{file_path}}"
+# The page embeds the OpenAPI document in a script: only what lies outside scripts was rendered.
+SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL | re.IGNORECASE)
+
+
+def rendered_dom(url: str, profile: Path) -> str:
+    """The page's DOM once its scripts have run, less the scripts, in headless Chromium cut off from other hosts."""
+    assert CHROMIUM is not None
+    completed = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            # Two locks on the door: no name resolves but the service's address, and anything that
+            # still tries the network goes to a proxy nobody listens on (loopback bypasses proxies).
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            "--proxy-server=http://127.0.0.1:9",
+            f"--virtual-time-budget={RENDER_BUDGET_MS}",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=BROWSER_TIMEOUT_S,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return SCRIPT.sub("", completed.stdout)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not on PATH: install it with `apt-get install chromium`")
+def test_the_docs_page_renders_the_operations_without_any_other_host(tmp_path: Path) -> None:
+    with running_service({"DATABASE_URL": f"sqlite:///{tmp_path / 'items.db'}"}, tmp_path / "service.log") as service:
+        dom = rendered_dom(f"{service.url}/schema", tmp_path / "chromium-profile")
+
+    assert "Create an item" in dom, dom
+
+
+class LinkedURLs(HTMLParser):
+    """Every URL an element of a page links to or loads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:  # noqa: ARG002 - any element
+        self.urls += [value for name, value in attrs if name in {"src", "href"} and value is not None]
+
+
+async def page_urls(client: Client) -> list[str]:
+    page = await client.get("/schema")
+    assert page.status_code == 200
+    parser = LinkedURLs()
+    parser.feed(page.text)
+    return parser.urls
+
+
+async def test_the_page_loads_its_assets_from_its_own_origin_only(sqlite_client: Client) -> None:
+    urls = await page_urls(sqlite_client)
+
+    assert {PurePath(url).suffix for url in urls} == set(CONTENT_TYPES), "styles, scripts and an icon"
+    for url in urls:
+        assert urlsplit(url)[:2] == ("", ""), f"{url} is not on the page's own origin"
+        response = await sqlite_client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["content-type"].split(";")[0] in CONTENT_TYPES[PurePath(url).suffix], url
+
+
+async def test_the_assets_may_be_cached_for_good_as_their_url_names_the_version(sqlite_client: Client) -> None:
+    for url in await page_urls(sqlite_client):
+        response = await sqlite_client.get(url)
+
+        assert re.search(r"/swagger-ui-\d+\.\d+\.\d+/", url), url
+        assert response.headers["cache-control"] == "max-age=31536000, public, immutable"
+
+
+@pytest.mark.parametrize(
+    "name", ["index.html", "swagger-initializer.js", "oauth2-redirect.html", "swagger-ui-bundle.js.map", "index.j2"]
+)
+async def test_files_the_page_does_not_load_are_not_served(sqlite_client: Client, name: str) -> None:
+    response = await sqlite_client.get(f"{ASSETS_PATH}/{name}")
+
+    assert response.status_code == 404
+
+
+async def test_the_assets_stay_out_of_the_openapi_document(sqlite_client: Client) -> None:
+    document = (await sqlite_client.get("/schema/openapi.json")).json()
+
+    assert not [path for path in document["paths"] if path.startswith("/schema")]
+
+
+async def test_asset_requests_are_logged_and_counted_under_their_route_template(
+    sqlite_client: Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    urls = await page_urls(sqlite_client)
+    for url in urls:
+        await sqlite_client.get(url)
+
+    scraped = samples((await sqlite_client.get("/metrics")).text)
+
+    assert scraped["http_requests_total", labels("GET", ASSET_ROUTE, "200")] == len(urls)
+    access_lines = [line for line in capsys.readouterr().out.splitlines() if f" path={ASSETS_PATH}/" in line]
+    assert len(access_lines) == len(urls)
+    assert all(f" route={ASSET_ROUTE} status=200" in line for line in access_lines), access_lines

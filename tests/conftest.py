@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -13,14 +13,7 @@ from litestar.testing import AsyncTestClient
 from app.asgi import create_app
 from app.observe import RequestObserver
 from app.settings import Settings
-
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
-if os.environ.get("REQUIRE_POSTGRES") == "1" and not POSTGRES_URL:
-    # CI sets REQUIRE_POSTGRES: there the PostgreSQL tests must run, never be skipped.
-    raise pytest.UsageError("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set")
-SKIP_POSTGRES = pytest.mark.skipif(
-    not POSTGRES_URL, reason="TEST_DATABASE_URL is not set: no PostgreSQL server to test"
-)
+from tests.postgres import throwaway_postgres
 
 Client = AsyncTestClient[RequestObserver]
 
@@ -29,22 +22,35 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'items.db'}"
 
 
-async def empty_postgres() -> str:
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server for the session: TEST_DATABASE_URL's, or else a throw-away one started here."""
+    external = os.environ.get("TEST_DATABASE_URL", "")
+    if external:
+        yield external
+        return
+    with throwaway_postgres() as url:
+        yield url
+
+
+@pytest.fixture
+async def postgres_url(postgres_server: str) -> str:
     """The PostgreSQL test database with its items removed, so each test starts from nothing."""
-    connection = await asyncpg.connect(POSTGRES_URL)
+    connection = await asyncpg.connect(postgres_server)
     try:
         await connection.execute("DROP TABLE IF EXISTS items, schema_migrations")
     finally:
         await connection.close()
-    return POSTGRES_URL
+    return postgres_server
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=SKIP_POSTGRES)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Each test that uses it runs once per storage backend."""
     if request.param == "sqlite":
         return sqlite_url(tmp_path)
-    return await empty_postgres()
+    url: str = request.getfixturevalue("postgres_url")
+    return url
 
 
 @pytest.fixture

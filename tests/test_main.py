@@ -10,7 +10,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import SKIP_POSTGRES, empty_postgres
 from tests.service import launch, running_service
 
 
@@ -68,9 +67,8 @@ def test_the_service_serves_and_exits_0_on_sigterm(tmp_path: Path) -> None:
         assert httpx.get(f"{service.url}/api/v1/items").json() == [created.json()]
 
 
-@SKIP_POSTGRES
-async def test_two_instances_on_one_postgresql_database_share_items(tmp_path: Path) -> None:
-    database = {"DATABASE_URL": await empty_postgres()}
+async def test_two_instances_on_one_postgresql_database_share_items(tmp_path: Path, postgres_url: str) -> None:
+    database = {"DATABASE_URL": postgres_url}
     with (
         running_service(database, tmp_path / "one.log") as one,
         running_service(database, tmp_path / "two.log") as two,

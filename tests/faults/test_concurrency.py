@@ -7,9 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.conftest import SKIP_POSTGRES, empty_postgres, sqlite_url
 from tests.service import running_service
 
 CREATES = 300
@@ -49,9 +47,7 @@ async def hammer(url: str) -> None:
             assert stored["description"].startswith("update ")
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=SKIP_POSTGRES)])
-async def test_concurrent_creates_and_updates_lose_and_duplicate_nothing(tmp_path: Path, backend: str) -> None:
-    database = sqlite_url(tmp_path) if backend == "sqlite" else await empty_postgres()
-    with running_service({"DATABASE_URL": database, "ACCESS_LOG": "false"}, tmp_path / "log") as service:
+async def test_concurrent_creates_and_updates_lose_and_duplicate_nothing(tmp_path: Path, database_url: str) -> None:
+    with running_service({"DATABASE_URL": database_url, "ACCESS_LOG": "false"}, tmp_path / "log") as service:
         await hammer(service.url)
         assert service.stop() == 0

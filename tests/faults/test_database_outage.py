@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Generator
 from pathlib import Path
@@ -11,7 +10,6 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.conftest import SKIP_POSTGRES, empty_postgres
 from tests.faults.tcp_proxy import TCPProxy
 from tests.service import running_service
 
@@ -19,10 +17,8 @@ RECOVERY_DEADLINE_S = 20.0
 
 
 @pytest.fixture
-def proxy() -> Generator[TCPProxy]:
-    from tests.conftest import POSTGRES_URL  # noqa: PLC0415 - read only where PostgreSQL is configured
-
-    target = urlsplit(POSTGRES_URL)
+def proxy(postgres_url: str) -> Generator[TCPProxy]:
+    target = urlsplit(postgres_url)
     tcp_proxy = TCPProxy(target.hostname or "127.0.0.1", target.port or 5432)
     yield tcp_proxy
     tcp_proxy.close()
@@ -34,12 +30,12 @@ def assert_unavailable(response: httpx.Response) -> None:
     assert response.json()["type"].endswith("/storage-unavailable")
 
 
-@SKIP_POSTGRES
 def test_an_outage_turns_items_and_readiness_into_503s_and_the_service_recovers(
-    tmp_path: Path, proxy: TCPProxy
+    tmp_path: Path, postgres_url: str, proxy: TCPProxy
 ) -> None:
-    url = urlsplit(asyncio.run(empty_postgres()))
-    through_proxy = url._replace(netloc=f"{url.username}:{url.password}@127.0.0.1:{proxy.port}").geturl()
+    url = urlsplit(postgres_url)
+    credentials = url.netloc.rpartition("@")[0]
+    through_proxy = url._replace(netloc=f"{credentials}@127.0.0.1:{proxy.port}").geturl()
     with running_service({"DATABASE_URL": through_proxy}, tmp_path / "log") as service:
         with httpx.Client(base_url=service.url, timeout=15) as client:
             item = client.post("/api/v1/items", json={"name": "before", "description": ""}).json()

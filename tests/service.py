@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,6 +19,13 @@ from typing import Any
 import httpx
 
 START_TIMEOUT_S = 20.0
+
+
+def uv_executable() -> str:
+    """uv, for tests that run what developers run. `uv run` (so `just test`) puts its own path in UV."""
+    uv = os.environ.get("UV") or shutil.which("uv")
+    assert uv, "uv is not on PATH: run the tests with `python3 -m uv run just test`"
+    return uv
 
 
 def free_port() -> int:

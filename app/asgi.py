@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from app import __version__
@@ -17,18 +18,23 @@ from app.docs_page import DOCS_PATH, swagger_ui, swagger_ui_assets
 from app.errors import StorageUnavailable
 from app.health import health_routes
 from app.items.routes import ItemController
-from app.items.store import open_store
+from app.items.store import ItemStore, open_store
 from app.logs import get_logger
 from app.metrics import create_metrics, metrics_endpoint
 from app.observe import RequestObserver
 from app.options import CorrectOptionsAllow
 from app.problems import EXCEPTION_HANDLERS
-from app.responses import JSONResponse
 from app.settings import Settings
 
 MAX_BODY_BYTES = 64 * 1024
 
 logger = get_logger("app.asgi")
+
+
+def opened_store(state: State) -> ItemStore:
+    """The item store the app opened when it started: what handlers get when they ask for `store`."""
+    store: ItemStore = state.store
+    return store
 
 
 def create_app(settings: Settings) -> RequestObserver:
@@ -64,9 +70,9 @@ def create_app(settings: Settings) -> RequestObserver:
             *([metrics_endpoint] if metrics else []),
         ],
         lifespan=[item_store],
+        dependencies={"store": Provide(opened_store, sync_to_thread=False)},
         state=State({"metrics": metrics}),
         request_class=StrictJSONRequest,
-        response_class=JSONResponse,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(

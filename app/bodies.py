@@ -8,9 +8,9 @@ the already-typed object through its own (lax) conversion unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
-from typing import Any
+from typing import Any, get_type_hints
 
 import msgspec
 from litestar import Request
@@ -36,10 +36,13 @@ class StrictJSONRequest(Request[Any, Any, Any]):
         # A missing Content-Type is read as JSON: clients of the old service (`curl -d`) rely on it.
         if media_type and media_type != "application/json" and not media_type.endswith("+json"):
             raise UnsupportedMediaType(media_type)
-        body = await self.body()
-        data_field = self.route_handler.parsed_data_field
-        target: Any = Any if data_field is None else data_field.annotation
-        return decode_strict(body, target)
+        return decode_strict(await self.body(), body_type(self.route_handler.fn))
+
+
+@cache
+def body_type(handler: Callable[..., Any]) -> Any:
+    """The type a handler declares for its body (`data: JSONBody[T]` is T), read from its annotations once."""
+    return get_type_hints(handler).get("data", Any)
 
 
 def _raw_header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
-from litestar import Request, Router, get
+from litestar import Router, get
 
 from app import __version__
-from app.items.store import ItemStore
+from app.items.store import Store
 from app.problems import problem_responses
 
 
@@ -29,15 +29,14 @@ async def live() -> ProbeStatus:
     return ProbeStatus("alive")
 
 
-async def ready(request: Request[Any, Any, Any]) -> ProbeStatus:
-    store: ItemStore = request.app.state.store
+async def ready(store: Store) -> ProbeStatus:
     await store.ping()
     return ProbeStatus("ready")
 
 
 def health_routes(environment: str) -> Router:
     """The probes under /health. The environment is fixed for the process, so GET /health takes
-    no parameters at all, which spares Litestar its per-request parameter handling (~3 µs)."""
+    no parameters at all, which spares Litestar its per-request parameter handling."""
 
     @get("", operation_id="getHealth", summary="Service status, version and environment")
     async def health() -> HealthStatus:

@@ -13,7 +13,6 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from app.errors import FieldError, InvalidInput, ServiceError
 from app.logs import get_logger
-from app.responses import JSONResponse
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "tag:items-service,2026:problems/"
@@ -53,7 +52,7 @@ def problem_response(
     errors: list[FieldError] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response[Problem]:
-    return JSONResponse(
+    return Response(
         problem(status, detail, slug, errors),
         status_code=status.value,
         media_type=PROBLEM_MEDIA_TYPE,

@@ -13,6 +13,7 @@ from asyncpg.pool import PoolConnectionProxy
 from app.errors import ItemNotFound, StorageUnavailable
 from app.items.models import Item, ItemPatch, utc_now
 from app.items.retry import retry_until_available
+from app.items.store import ItemStore
 from app.settings import Settings
 
 # Each entry upgrades the schema by one version; the schema_migrations table records how far a database is.
@@ -55,7 +56,7 @@ UNAVAILABLE = (
 )
 
 
-class PostgresItemStore:
+class PostgresItemStore(ItemStore):
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 

@@ -34,6 +34,7 @@ import msgspec
 from app.errors import ItemNotFound, StorageUnavailable
 from app.items.models import Item, ItemPatch, utc_now
 from app.items.retry import retry_until_available
+from app.items.store import ItemStore
 from app.settings import Settings
 
 T = TypeVar("T")
@@ -145,7 +146,7 @@ def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]
             future.set_exception(error)
 
 
-class SQLiteItemStore:
+class SQLiteItemStore(ItemStore):
     def __init__(self, worker: _Worker, reader: sqlite3.Connection) -> None:
         self._worker = worker
         self._reader = reader

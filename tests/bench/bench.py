@@ -32,10 +32,12 @@ from tests.service import free_port
 
 ROOT = Path(__file__).parents[2]
 SEED_ITEMS = 10_000
-FLOORS = {"health": 0.40, "calculate": 0.40, "read item": 0.40, "create item": 0.25}
-P99_CEILING_MS = 30.0
-COLD_START_CEILING_S = 1.0
-IDLE_RSS_CEILING_MIB = 80.0
+# The service's share of what plain Litestar serves on the same endpoints (tests/bench/framework.py). The
+# reference keeps items in a dict and syncs no disk, so the item scenarios' floors leave room for the database.
+FLOORS = {"health": 0.85, "calculate": 0.85, "read item": 0.70, "create item": 0.70, "list 50 items": 0.50}
+P99_CEILING_MS = 20.0
+COLD_START_CEILING_S = 0.5
+IDLE_RSS_CEILING_MIB = 55.0
 TWO_CPUS = (os.cpu_count() or 1) >= 2
 
 
@@ -269,15 +271,17 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
 
     verdicts: list[tuple[str, bool]] = []
     for name, floor in FLOORS.items():
-        reference = median(baseline.results[name]).requests_per_s
+        reference = median(framework.results[name]).requests_per_s
         ratio = median(sqlite.results[name]).requests_per_s / reference
-        framework_ratio = median(framework.results[name]).requests_per_s / reference
-        verdict = f"{name} at {ratio:.0%} of the baseline (floor {floor:.0%}; Litestar alone: {framework_ratio:.0%})"
-        verdicts.append((verdict, ratio >= floor))
+        verdicts.append((f"{name} at {ratio:.0%} of plain Litestar (floor {floor:.0%})", ratio >= floor))
     worst_p99 = max(median(measurements).p99_ms for measurements in sqlite.results.values())
-    verdicts.append((f"worst p99 {worst_p99:.1f} ms (ceiling {P99_CEILING_MS:.0f} ms)", worst_p99 < P99_CEILING_MS))
-    verdicts.append((f"cold start {sqlite.cold_start_s:.3f} s", sqlite.cold_start_s < COLD_START_CEILING_S))
-    verdicts.append((f"idle RSS {sqlite.idle_rss_mib:.1f} MiB", sqlite.idle_rss_mib < IDLE_RSS_CEILING_MIB))
+    verdicts.append((f"worst p99 {worst_p99:.1f} ms (ceiling {P99_CEILING_MS:.0f} ms)", worst_p99 <= P99_CEILING_MS))
+    cold_start = f"cold start {sqlite.cold_start_s:.3f} s (ceiling {COLD_START_CEILING_S} s)"
+    verdicts.append((cold_start, sqlite.cold_start_s <= COLD_START_CEILING_S))
+    idle_rss = f"idle RSS {sqlite.idle_rss_mib:.1f} MiB (ceiling {IDLE_RSS_CEILING_MIB:.0f} MiB)"
+    verdicts.append((idle_rss, sqlite.idle_rss_mib <= IDLE_RSS_CEILING_MIB))
+    errors = sum(median(measurements).errors for target in targets for measurements in target.results.values())
+    verdicts.append((f"{errors} errors", errors == 0))
     print()
     for verdict, met in verdicts:
         print(f"{'met   ' if met else 'MISSED'} {verdict}")

@@ -15,7 +15,7 @@ from app import __version__
 from app.bodies import StrictJSONRequest
 from app.calculate.routes import CalculateController
 from app.docs_page import DOCS_PATH, swagger_ui, swagger_ui_assets
-from app.errors import StorageUnavailable
+from app.errors import SchemaTooNew, StorageUnavailable
 from app.health import health_routes
 from app.items.routes import ItemController
 from app.items.store import ItemStore, open_store
@@ -51,6 +51,15 @@ def create_app(settings: Settings) -> RequestObserver:
                 database=settings.database.redacted,
                 waited_s=settings.database_connect_timeout,
                 error=str(exc.__cause__ or exc),
+            )
+            raise
+        except SchemaTooNew as exc:
+            logger.critical(
+                "database schema newer than this release, refusing to start",
+                database=settings.database.redacted,
+                schema_version=exc.found,
+                known_version=exc.known,
+                message=str(exc),
             )
             raise
         # What start-up allocated lives as long as the process: frozen, the collector stops

@@ -71,6 +71,18 @@ class ResultOutOfRange(CalculationError):
     slug = "result-out-of-range"
 
 
+class SchemaTooNew(Exception):
+    """The database's schema was migrated by a newer release than this one: serving could corrupt data."""
+
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(
+            f"The database's schema is at version {found}, newer than the {known} this release knows: "
+            "a newer release has migrated it. Deploy that release (or newer), or restore the database."
+        )
+        self.found = found
+        self.known = known
+
+
 class StorageUnavailable(ServiceError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
     slug = "storage-unavailable"

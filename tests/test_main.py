@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -100,3 +102,30 @@ def test_help_lists_the_reload_flag() -> None:
     output = subprocess.run([sys.executable, "-m", "app", "--help"], capture_output=True, text=True, check=True).stdout
 
     assert "--reload" in output
+
+
+async def migrated_by_a_newer_release(database_url: str, version: int) -> None:
+    """Record schema `version` as a future release would, beyond the migrations this one knows."""
+    if database_url.startswith("sqlite:"):
+        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:
+            connection.execute(f"PRAGMA user_version = {version}")
+        return
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz)")
+        await connection.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+    finally:
+        await connection.close()
+
+
+async def test_a_database_migrated_by_a_newer_release_stops_start_up_with_a_clear_message(
+    tmp_path: Path, database_url: str
+) -> None:
+    await migrated_by_a_newer_release(database_url, 99)
+
+    code, lines = run_to_exit({"DATABASE_URL": database_url}, tmp_path)
+
+    assert code != 0
+    refusals = [record for record in map(json.loads, lines) if record["event"].startswith("database schema newer")]
+    assert len(refusals) == 1
+    assert (refusals[0]["level"], refusals[0]["schema_version"], refusals[0]["known_version"]) == ("critical", 99, 1)

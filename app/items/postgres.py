@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from app.errors import ItemNotFound, StorageUnavailable
+from app.errors import ItemNotFound, SchemaTooNew, StorageUnavailable
 from app.items.models import Item, ItemPatch, utc_now
 from app.items.retry import retry_until_available
 from app.items.store import ItemStore
@@ -151,6 +151,8 @@ async def _migrate(connection: asyncpg.Connection) -> None:
             "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
         )
         version: int = await connection.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
+        if version > len(MIGRATIONS):
+            raise SchemaTooNew(version, len(MIGRATIONS))
         for number, statement in enumerate(MIGRATIONS[version:], start=version + 1):
             await connection.execute(statement)
             await connection.execute("INSERT INTO schema_migrations (version) VALUES ($1)", number)

@@ -31,7 +31,7 @@ from uuid import UUID
 
 import msgspec
 
-from app.errors import ItemNotFound, StorageUnavailable
+from app.errors import ItemNotFound, SchemaTooNew, StorageUnavailable
 from app.items.models import Item, ItemPatch, utc_now
 from app.items.retry import retry_until_available
 from app.items.store import ItemStore
@@ -246,6 +246,8 @@ def _migrate(connection: sqlite3.Connection) -> None:
     with connection:  # commits at the end, rolls back on any error
         connection.execute("BEGIN IMMEDIATE")
         (version,) = connection.execute("PRAGMA user_version").fetchone()
+        if version > len(MIGRATIONS):
+            raise SchemaTooNew(version, len(MIGRATIONS))
         for number, statement in enumerate(MIGRATIONS[version:], start=version + 1):
             connection.execute(statement)
             connection.execute(f"PRAGMA user_version = {number}")

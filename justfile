@@ -37,10 +37,11 @@ run:
     set -euo pipefail
     # Stopped by Ctrl-C or SIGTERM, the service exits 0, and just would then print a text line of its own
     # ("error: interrupted by SIGTERM"). Answering with the conventional 130 or 143 keeps every line JSON.
+    # Ctrl-C reaches the service from the terminal; a SIGTERM may have been sent to just alone.
     {{run}} python -m app &
     service=$!
     trap 'kill -TERM $service; wait $service; exit 143' TERM
-    trap 'kill -TERM $service; wait $service; exit 130' INT
+    trap 'wait $service; exit 130' INT
     wait $service
 
 # Run the service with auto-reload and readable coloured logs, for local work

@@ -103,6 +103,11 @@ def metrics_shared_across_workers(settings: Settings) -> Generator[None]:
 
 
 def _exit_after_graceful_shutdown(_signal: int, _frame: FrameType | None) -> None:
+    # Wrappers and supervisors may signal again (`uv run` forwards what it receives, a terminal's Ctrl-C
+    # reaches every process of the group): the stop has begun, and a second SystemExit in the middle of
+    # the first one's unwinding would turn a clean exit into a failed one.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise SystemExit(0)
 
 

@@ -37,6 +37,8 @@ EXPOSITION_MEDIA_TYPE = "text/plain; version=0.0.4"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LABELS = ("method", "route", "status")
 
+Labels = tuple[str, str, int]
+
 
 class RequestMetrics:
     """What the request observer records, and what /metrics shows."""
@@ -69,17 +71,27 @@ class RequestMetrics:
             registry=own_registry,
             multiprocess_mode="livesum",
         )
+        # Bounded like the labels themselves: a few methods, the app's routes, the statuses it answers.
+        self._children: dict[Labels, tuple[Counter, Histogram | None]] = {}
 
     def started(self) -> None:
         self._in_flight.inc()
 
     def finished(self, method: str, route: str | None, status: int, seconds: float) -> None:
         self._in_flight.dec()
-        method = method if method in KNOWN_METHODS else "OTHER"
-        route = route or UNMATCHED_ROUTE
-        self._requests.labels(method, route, status).inc()
-        if route not in UNTIMED_ROUTES:
-            self._latency.labels(method, route, status).observe(seconds)
+        labels = (method if method in KNOWN_METHODS else "OTHER", route or UNMATCHED_ROUTE, status)
+        counted, timed = self._children.get(labels) or self._labelled(labels)
+        counted.inc()
+        if timed is not None:
+            timed.observe(seconds)
+
+    def _labelled(self, labels: Labels) -> tuple[Counter, Histogram | None]:
+        # Looking a child up costs as much as updating it, so each label set is looked up once.
+        children = self._children[labels] = (
+            self._requests.labels(*labels),
+            None if labels[1] in UNTIMED_ROUTES else self._latency.labels(*labels),
+        )
+        return children
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

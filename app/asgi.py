@@ -20,7 +20,7 @@ from app.health import health_routes
 from app.items.routes import ItemController
 from app.items.store import ItemStore, open_store
 from app.logs import get_logger
-from app.metrics import create_metrics, metrics_endpoint
+from app.metrics import RequestMetrics, metrics_endpoint
 from app.observe import RequestObserver
 from app.options import CorrectOptionsAllow
 from app.problems import EXCEPTION_HANDLERS
@@ -39,7 +39,7 @@ def opened_store(state: State) -> ItemStore:
 
 def create_app(settings: Settings) -> RequestObserver:
     """Build the service for `settings`; the database is opened when the app starts, not here."""
-    metrics = create_metrics(settings.metrics_multiprocess_dir) if settings.metrics else None
+    metrics = RequestMetrics(settings.metrics_multiprocess_dir) if settings.metrics else None
 
     @asynccontextmanager
     async def item_store(app: Litestar) -> AsyncGenerator[None]:

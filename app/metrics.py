@@ -3,17 +3,15 @@
 Labels are bounded whatever clients send: the route is the matched template (never the raw path),
 unknown methods are folded into OTHER, and the status is a number from 100 to 599.
 
-Every request pays for its metrics, so one process keeps plain counters that only the event loop
-touches and turns them into samples when scraped (`InProcessMetrics`). Several worker processes
-need prometheus_client's multiprocess values, which pool their numbers through files
-(`SharedMetrics`): a lock and a file write per update, the price of correct totals.
+One process serves its metrics and the process and Python collectors from a registry of its own.
+Several worker processes pool their numbers through prometheus_client's multiprocess files: only
+the registry differs, and prometheus_client picks file-backed values itself when it finds
+PROMETHEUS_MULTIPROC_DIR in the environment (app.main sets it before uvicorn starts the workers).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any
 
 from litestar import Request, Response, get
 from prometheus_client import (
@@ -27,7 +25,6 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 UNMATCHED_ROUTE = "<unmatched>"
@@ -39,110 +36,62 @@ UNTIMED_ROUTES = frozenset({"/metrics", "/health", "/health/live", "/health/read
 EXPOSITION_MEDIA_TYPE = "text/plain; version=0.0.4"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LABELS = ("method", "route", "status")
-REQUESTS = ("http_requests", "HTTP requests answered.")
-LATENCY = (
-    "http_request_duration_seconds",
-    "Time from receiving a request to finishing its response (probes and scrapes left out).",
-)
-IN_FLIGHT = ("http_requests_in_flight", "HTTP requests being handled.")
 
-Key = tuple[str, str, int]
+Labels = tuple[str, str, int]
 
 
-class RequestMetrics(Protocol):
+class RequestMetrics:
     """What the request observer records, and what /metrics shows."""
 
-    def started(self) -> None: ...
-
-    def finished(self, method: str, route: str | None, status: int, seconds: float) -> None: ...
-
-    def exposition(self) -> bytes: ...
-
-
-def create_metrics(multiprocess_directory: str | None) -> RequestMetrics:
-    # *_created series double what every scrape carries and tell operators nothing here.
-    disable_created_metrics()
-    if multiprocess_directory is None:
-        return InProcessMetrics()
-    return SharedMetrics(multiprocess_directory)
-
-
-def label_key(method: str, route: str | None, status: int) -> Key:
-    return (method if method in KNOWN_METHODS else "OTHER", route or UNMATCHED_ROUTE, status)
-
-
-class InProcessMetrics:
-    """Counters of one process, updated without locks: only the event loop thread reads or writes them."""
-
-    def __init__(self) -> None:
-        self._in_flight = 0
-        self._requests: dict[Key, int] = {}
-        # Per label set: a count per bucket (the last one is +Inf), then the sum of seconds.
-        self._latency: dict[Key, list[float]] = {}
-        self.registry = CollectorRegistry(auto_describe=True)
-        for collector in (ProcessCollector, PlatformCollector, GCCollector):
-            collector(registry=self.registry)
-        self.registry.register(self)
-
-    def started(self) -> None:
-        self._in_flight += 1
-
-    def finished(self, method: str, route: str | None, status: int, seconds: float) -> None:
-        self._in_flight -= 1
-        key = label_key(method, route, status)
-        self._requests[key] = self._requests.get(key, 0) + 1
-        if key[1] in UNTIMED_ROUTES:
-            return
-        latency = self._latency.get(key)
-        if latency is None:
-            latency = self._latency[key] = [0.0] * (len(LATENCY_BUCKETS) + 2)
-        latency[bisect_left(LATENCY_BUCKETS, seconds)] += 1
-        latency[-1] += seconds
-
-    def collect(self) -> Iterator[Metric]:
-        """Called by the registry at each scrape."""
-        requests = CounterMetricFamily(*REQUESTS, labels=LABELS)
-        for (method, route, status), count in self._requests.items():
-            requests.add_metric([method, route, str(status)], count)
-        latency = HistogramMetricFamily(*LATENCY, labels=LABELS)
-        bounds = [*map(str, LATENCY_BUCKETS), "+Inf"]
-        for (method, route, status), counts in self._latency.items():
-            cumulative: list[tuple[str, float]] = []
-            running = 0.0
-            for bound, count in zip(bounds, counts, strict=False):
-                running += count
-                cumulative.append((bound, running))
-            latency.add_metric([method, route, str(status)], cumulative, counts[-1])
-        yield requests
-        yield latency
-        yield GaugeMetricFamily(*IN_FLIGHT, value=self._in_flight)
-
-    def exposition(self) -> bytes:
-        return generate_latest(self.registry)
-
-
-class SharedMetrics:
-    """Counters of several worker processes, pooled through prometheus_client's multiprocess files."""
-
-    def __init__(self, directory: str) -> None:
-        # Each worker writes its numbers to files in the directory; a scrape of any worker sums them all.
-        # Process and Python collectors are left out: their numbers cannot be summed across processes.
-        self.registry = CollectorRegistry(auto_describe=True)
-        MultiProcessCollector(self.registry, path=directory)
-        self._requests = Counter(*REQUESTS, LABELS, registry=None)
-        self._latency = Histogram(*LATENCY, LABELS, buckets=LATENCY_BUCKETS, registry=None)
-        self._in_flight = Gauge(*IN_FLIGHT, registry=None, multiprocess_mode="livesum")
+    def __init__(self, multiprocess_directory: str | None) -> None:
+        # *_created series double what every scrape carries and tell operators nothing here.
+        disable_created_metrics()
+        self.registry = CollectorRegistry()
+        if multiprocess_directory is None:
+            own_registry = self.registry
+            for collector in (ProcessCollector, PlatformCollector, GCCollector):
+                collector(registry=self.registry)
+        else:
+            # Each worker writes its numbers to files in the directory; a scrape of any worker sums them
+            # all. Registered here as well, this worker's metrics would be exported twice. Process and
+            # Python collectors are left out: their numbers cannot be summed across processes.
+            own_registry = None
+            MultiProcessCollector(self.registry, path=multiprocess_directory)
+        self._requests = Counter("http_requests", "HTTP requests answered.", LABELS, registry=own_registry)
+        self._latency = Histogram(
+            "http_request_duration_seconds",
+            "Time from receiving a request to finishing its response (probes and scrapes left out).",
+            LABELS,
+            buckets=LATENCY_BUCKETS,
+            registry=own_registry,
+        )
+        self._in_flight = Gauge(
+            "http_requests_in_flight",
+            "HTTP requests being handled.",
+            registry=own_registry,
+            multiprocess_mode="livesum",
+        )
+        # Bounded like the labels themselves: a few methods, the app's routes, the statuses it answers.
+        self._children: dict[Labels, tuple[Counter, Histogram | None]] = {}
 
     def started(self) -> None:
         self._in_flight.inc()
 
     def finished(self, method: str, route: str | None, status: int, seconds: float) -> None:
         self._in_flight.dec()
-        key = label_key(method, route, status)
-        labels = (key[0], key[1], str(status))
-        self._requests.labels(*labels).inc()
-        if key[1] not in UNTIMED_ROUTES:
-            self._latency.labels(*labels).observe(seconds)
+        labels = (method if method in KNOWN_METHODS else "OTHER", route or UNMATCHED_ROUTE, status)
+        counted, timed = self._children.get(labels) or self._labelled(labels)
+        counted.inc()
+        if timed is not None:
+            timed.observe(seconds)
+
+    def _labelled(self, labels: Labels) -> tuple[Counter, Histogram | None]:
+        # Looking a child up costs as much as updating it, so each label set is looked up once.
+        children = self._children[labels] = (
+            self._requests.labels(*labels),
+            None if labels[1] in UNTIMED_ROUTES else self._latency.labels(*labels),
+        )
+        return children
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

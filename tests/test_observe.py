@@ -9,7 +9,7 @@ from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.asgi import create_app
-from app.metrics import create_metrics
+from app.metrics import RequestMetrics
 from app.observe import request_id_from
 from app.settings import Settings
 from tests.conftest import Client, sqlite_url
@@ -118,7 +118,7 @@ async def test_metrics_can_be_switched_off(tmp_path: Path) -> None:
 
 
 def test_latency_lands_in_the_first_bucket_at_or_above_it() -> None:
-    metrics = create_metrics(multiprocess_directory=None)
+    metrics = RequestMetrics(multiprocess_directory=None)
     for seconds in (0.003, 0.005, 0.2, 30.0):
         metrics.started()
         metrics.finished("GET", "/api/v1/items", 200, seconds)

@@ -1,4 +1,4 @@
-"""The process entry point: `python -m app` validates settings, configures logging and runs uvicorn."""
+"""The process: `python -m app` (app/__main__.py) reads the settings and configures logging, then runs uvicorn here."""
 
 from __future__ import annotations
 
@@ -6,48 +6,39 @@ import argparse
 import os
 import shutil
 import signal
-import sys
 import tempfile
 from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
+import structlog
 import uvicorn
 
 from app.asgi import create_app
 from app.logs import configure_logging, get_logger
 from app.observe import RequestObserver
-from app.settings import Settings, SettingsError
+from app.settings import Settings
 
 logger = get_logger("app.main")
 
 
 def serve() -> RequestObserver:
-    """The factory uvicorn imports in each worker process: settings were validated by `main` already."""
+    """The factory uvicorn calls in the process that serves: settings were validated by `python -m app` already."""
     settings = Settings.from_environ(os.environ)
-    configure_logging(settings.log_level, settings.log_format)
+    if not structlog.is_configured():
+        # Workers and the reloader's server are processes of their own, started afresh (multiprocessing's
+        # spawn, which skips a package's __main__): nothing of `python -m app` ran there. With one worker
+        # uvicorn calls this in the process of `python -m app`, whose logging is configured already.
+        configure_logging(settings.log_level, settings.log_format)
     return create_app(settings)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(settings: Settings, argv: Sequence[str] | None = None) -> int:
+    """Run the service; logging is configured from `settings` already."""
     parser = argparse.ArgumentParser(prog="python -m app", description="Run the items service.")
     parser.add_argument("--reload", action="store_true", help="restart when the code changes (development)")
     arguments = parser.parse_args(argv)
-    try:
-        settings = Settings.from_environ(os.environ)
-    except SettingsError as error:
-        # Logging is not configured yet; this one line must still be JSON for log aggregators.
-        configure_logging("INFO", "console" if os.environ.get("LOG_FORMAT", "").lower() == "console" else "json")
-        logger.critical(
-            "invalid configuration",
-            variable=error.variable,
-            value=error.value,
-            allowed=error.allowed,
-            message=str(error),
-        )
-        return 2
-    configure_logging(settings.log_level, settings.log_format)
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again for the previous
     # handler. Orchestrators read exit code 0 as "stopped as asked", so that handler exits with 0.
     signal.signal(signal.SIGTERM, _exit_after_graceful_shutdown)
@@ -109,7 +100,3 @@ def _exit_after_graceful_shutdown(_signal: int, _frame: FrameType | None) -> Non
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise SystemExit(0)
-
-
-if __name__ == "__main__":  # pragma: no cover - `python -m app` goes through app/__main__.py
-    sys.exit(main())

@@ -14,8 +14,9 @@ from time import perf_counter
 
 import msgspec
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
+from structlog.contextvars import bind_contextvars, reset_contextvars
 
-from app.logs import AccessLine, request_id, write_access_line
+from app.logs import get_logger
 from app.metrics import RequestMetrics
 from app.problems import PROBLEM_MEDIA_TYPE, Problem, problem
 
@@ -63,7 +64,8 @@ class RequestObserver:
 
     def __init__(self, app: ASGIApp, *, access_log: bool, metrics: RequestMetrics | None) -> None:
         self.app = app
-        self.access_log = access_log
+        # A logger bound once, not the lazy proxy of get_logger: the access line is written on every request.
+        self.access_logger = get_logger("app.access").bind() if access_log else None
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -85,7 +87,7 @@ class RequestObserver:
                 message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
-        request_id_token = request_id.set(new_request_id)
+        request_id_tokens = bind_contextvars(request_id=new_request_id)
         if self.metrics is not None:
             self.metrics.started()
         try:
@@ -100,17 +102,16 @@ class RequestObserver:
             route: str | None = scope.get("path_template")  # pyright: ignore[reportUnknownMemberType]
             if self.metrics is not None:
                 self.metrics.finished(scope["method"], route, status, seconds)
-            if self.access_log:
+            if self.access_logger is not None:
                 client = scope.get("client")  # pyright: ignore[reportUnknownMemberType] - optional in ASGI
-                write_access_line(
-                    AccessLine(
-                        scope["method"],
-                        path,
-                        route,
-                        status,
-                        round(seconds * 1000, 3),
-                        None if client is None else client[0],
-                        None if user_agent is None else user_agent.decode("latin-1"),
-                    )
+                self.access_logger.info(
+                    "request",
+                    method=scope["method"],
+                    path=path,
+                    route=route,
+                    status=status,
+                    duration_ms=round(seconds * 1000, 3),
+                    client=None if client is None else client[0],
+                    user_agent=None if user_agent is None else user_agent.decode("latin-1"),
                 )
-            request_id.reset(request_id_token)
+            reset_contextvars(**request_id_tokens)

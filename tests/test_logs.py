@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 
@@ -79,24 +80,29 @@ def test_an_exception_python_cannot_raise_is_a_json_record() -> None:
     assert "in finalizer" in json.dumps(record["exception"])
 
 
-# The start of a script that writes access lines: `access(path)` writes one for a GET of `path`.
+# The start of a script that writes access lines: `access(path)` has the outer ASGI layer answer a GET of `path`.
 ACCESS_LINES_SCRIPT = (
-    "import asyncio, os\n"
-    "from app.logs import AccessLine, configure_logging, get_logger, write_access_line\n"
+    "import asyncio, logging, os, signal\n"
+    "from app.logs import configure_logging, get_logger\n"
     "configure_logging('INFO', 'json')\n"
-    "def access(path): write_access_line(AccessLine('GET', path, None, 200, 1.0, None, None))\n"
+    "from app.observe import RequestObserver\n"
+    "async def answer(scope, receive, send):\n"
+    "    await send({'type': 'http.response.start', 'status': 200, 'headers': []})\n"
+    "    await send({'type': 'http.response.body', 'body': b''})\n"
+    "async def ignore(message): pass\n"
+    "observer = RequestObserver(answer, access_log=True, metrics=None)\n"
+    "def access(path):\n"
+    "    asyncio.run(observer({'type': 'http', 'method': 'GET', 'path': path, 'headers': []}, None, ignore))\n"
 )
 
 
-def test_access_lines_reach_stdout_by_the_end_of_the_loop_turn_in_order() -> None:
+def test_access_lines_and_other_records_reach_stdout_at_once_in_the_order_written() -> None:
     code, records = run_python(
-        ACCESS_LINES_SCRIPT + "async def main():\n"
-        "    access('/1'); access('/2')\n"
-        "    get_logger('app').info('a record of the service')\n"
-        "    access('/3')\n"
-        "    await asyncio.sleep(0)\n"
-        '    os.write(1, b\'{"event": "written straight to the file descriptor"}\\n\')\n'
-        "asyncio.run(main())\n"
+        ACCESS_LINES_SCRIPT + "access('/1'); access('/2')\n"
+        "get_logger('app').info('a record of the service')\n"
+        "logging.getLogger('uvicorn.error').info('a record of uvicorn')\n"
+        "access('/3')\n"
+        'os.write(1, b\'{"event": "written straight to the file descriptor"}\\n\')\n'
     )
 
     assert code == 0
@@ -104,26 +110,15 @@ def test_access_lines_reach_stdout_by_the_end_of_the_loop_turn_in_order() -> Non
         "/1",
         "/2",
         "a record of the service",
+        "a record of uvicorn",
         "/3",
         "written straight to the file descriptor",
     ]
+    assert all(record["request_id"] for record in records if record.get("logger") == "app.access")
 
 
-def test_access_lines_of_an_event_loop_that_stopped_before_its_next_turn_are_not_held_back() -> None:
-    code, records = run_python(
-        ACCESS_LINES_SCRIPT + "async def stop_then_write():\n"
-        "    asyncio.get_running_loop().stop()\n"
-        "    access('/first loop')\n"
-        "first = asyncio.new_event_loop()\n"
-        "first.create_task(stop_then_write())\n"
-        "first.run_forever()\n"
-        "first.close()\n"
-        "async def write_and_yield():\n"
-        "    access('/second loop')\n"
-        "    await asyncio.sleep(0)\n"
-        '    os.write(1, b\'{"event": "marker"}\\n\')\n'
-        "asyncio.run(write_and_yield())\n"
-    )
+def test_an_access_line_is_not_lost_when_the_process_is_killed_right_after_the_request() -> None:
+    code, records = run_python(ACCESS_LINES_SCRIPT + "access('/last'); os.kill(os.getpid(), signal.SIGKILL)\n")
 
-    assert code == 0
-    assert [record.get("path", record["event"]) for record in records] == ["/first loop", "/second loop", "marker"]
+    assert code == -signal.SIGKILL
+    assert [record["path"] for record in records] == ["/last"]

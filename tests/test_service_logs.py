@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections import Counter
 from pathlib import Path
@@ -12,6 +13,7 @@ import httpx
 from tests.service import Service, running_service
 
 REQUIRED_KEYS = {"timestamp", "level", "logger", "event"}
+RFC_3339_UTC_MICROSECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 ACCESS_FIELDS = {"request_id", "method", "path", "route", "status", "duration_ms", "client", "user_agent"}
 
 
@@ -63,7 +65,7 @@ def test_every_line_is_json_and_each_request_has_one_correlated_access_line(tmp_
     for record in records:
         assert record.keys() >= REQUIRED_KEYS, record
         assert record["level"] == record["level"].lower()
-        assert str(record["timestamp"]).endswith("Z")
+        assert RFC_3339_UTC_MICROSECONDS.fullmatch(record["timestamp"]), record
 
     access = access_lines(records)
     for request_id, status in statuses.items():

@@ -1,4 +1,4 @@
-"""The outer ASGI layer: request ids, one access line per request, and request metrics.
+"""The outer ASGI layer: request ids, trace ids, one access line per request, and request metrics.
 
 It wraps the Litestar app rather than living inside it because Litestar's own middleware never
 sees the 404 and 405 answers of its router: this layer sees every request.
@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from http import HTTPStatus
 from time import perf_counter
+from typing import NamedTuple
 
 import msgspec
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
@@ -26,6 +27,8 @@ HEADERS_TOO_LARGE = problem(
     HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, f"The request's headers exceed {MAX_HEADER_BYTES // 1024} KiB."
 )
 VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
+# W3C Trace Context: version-trace_id-parent_id-flags, lower-case hex; later versions may append fields.
+TRACEPARENT = re.compile(rb"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?")
 
 
 def request_id_from(incoming: bytes | None) -> str:
@@ -37,17 +40,37 @@ def request_id_from(incoming: bytes | None) -> str:
     return f"{random.getrandbits(128):032x}"
 
 
-def read_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[bytes | None, bytes | None, int]:
-    """The incoming request id and user agent, and how many bytes all headers take, in one pass."""
-    incoming_id = user_agent = None
+def trace_id_from(traceparent: bytes | None) -> str | None:
+    """The trace id of a W3C `traceparent` header; None when it is missing or malformed, as the spec asks."""
+    match = None if traceparent is None else TRACEPARENT.fullmatch(traceparent)
+    if match is None:
+        return None
+    version, trace_id, parent_id, extension = match.groups()
+    if version == b"ff" or (version == b"00" and extension) or not int(trace_id, 16) or not int(parent_id, 16):
+        return None
+    return trace_id.decode()
+
+
+class RequestHeaders(NamedTuple):
+    request_id: bytes | None
+    traceparent: bytes | None
+    user_agent: bytes | None
+    total_bytes: int
+
+
+def read_headers(headers: Iterable[tuple[bytes, bytes]]) -> RequestHeaders:
+    """The headers this layer reads, and how many bytes all headers take, in one pass."""
+    request_id = traceparent = user_agent = None
     total = 0
     for name, value in headers:
         total += len(name) + len(value)
         if name == REQUEST_ID_HEADER:
-            incoming_id = value
+            request_id = value
+        elif name == b"traceparent":
+            traceparent = value
         elif name == b"user-agent":
             user_agent = value
-    return incoming_id, user_agent, total
+    return RequestHeaders(request_id, traceparent, user_agent, total)
 
 
 async def send_problem(send: Send, document: Problem) -> None:
@@ -60,7 +83,8 @@ async def send_problem(send: Send, document: Problem) -> None:
 
 
 class RequestObserver:
-    """Give every HTTP request an id, bind it to every log record, and record how the request went."""
+    """Give every HTTP request an id, bind it (and a caller's trace id) to every log record of the request,
+    and record how the request went."""
 
     def __init__(self, app: ASGIApp, *, access_log: bool, metrics: RequestMetrics | None) -> None:
         self.app = app
@@ -73,8 +97,9 @@ class RequestObserver:
             await self.app(scope, receive, send)
             return
         started = perf_counter()
-        incoming_id, user_agent, header_bytes = read_headers(scope["headers"])
-        new_request_id = request_id_from(incoming_id)
+        headers = read_headers(scope["headers"])
+        new_request_id = request_id_from(headers.request_id)
+        trace_id = trace_id_from(headers.traceparent)
         id_header = (REQUEST_ID_HEADER, new_request_id.encode())
         status = 500  # what the client gets if the app fails before it starts a response
         path = scope["path"]  # Litestar normalises scope["path"] in place; log what was asked for
@@ -87,11 +112,15 @@ class RequestObserver:
                 message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
-        request_id_tokens = bind_contextvars(request_id=new_request_id)
+        # Log aggregators join the lines of one request across the load balancer and the replicas by these.
+        context = (
+            {"request_id": new_request_id} if trace_id is None else {"request_id": new_request_id, "trace_id": trace_id}
+        )
+        context_tokens = bind_contextvars(**context)
         if self.metrics is not None:
             self.metrics.started()
         try:
-            if header_bytes > MAX_HEADER_BYTES:
+            if headers.total_bytes > MAX_HEADER_BYTES:
                 # uvicorn's httptools parser sets no limit of its own: no app should see such a request.
                 await send_problem(send_with_request_id, HEADERS_TOO_LARGE)
             else:
@@ -112,6 +141,6 @@ class RequestObserver:
                     status=status,
                     duration_ms=round(seconds * 1000, 3),
                     client=None if client is None else client[0],
-                    user_agent=None if user_agent is None else user_agent.decode("latin-1"),
+                    user_agent=None if headers.user_agent is None else headers.user_agent.decode("latin-1"),
                 )
-            reset_contextvars(**request_id_tokens)
+            reset_contextvars(**context_tokens)

@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.asgi import create_app
 from app.metrics import RequestMetrics
-from app.observe import request_id_from
+from app.observe import request_id_from, trace_id_from
 from app.settings import Settings
 from tests.conftest import Client, sqlite_url
 
@@ -26,6 +26,39 @@ def test_a_missing_or_malformed_request_id_is_replaced_by_a_new_one(incoming: by
 
     assert len(generated) == 32
     assert generated != request_id_from(incoming), "each request gets its own"
+
+
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+@pytest.mark.parametrize(
+    "traceparent",
+    [
+        f"00-{TRACE_ID}-00f067aa0ba902b7-01",
+        f"00-{TRACE_ID}-00f067aa0ba902b7-00",
+        f"cc-{TRACE_ID}-00f067aa0ba902b7-01-more",
+    ],
+)
+def test_the_trace_id_of_a_w3c_traceparent_is_taken(traceparent: str) -> None:
+    assert trace_id_from(traceparent.encode()) == TRACE_ID
+
+
+@pytest.mark.parametrize(
+    "traceparent",
+    [
+        None,
+        b"",
+        b"00-not-a-trace",
+        f"00-{TRACE_ID.upper()}-00f067aa0ba902b7-01".encode(),
+        f"ff-{TRACE_ID}-00f067aa0ba902b7-01".encode(),
+        f"00-{'0' * 32}-00f067aa0ba902b7-01".encode(),
+        f"00-{TRACE_ID}-{'0' * 16}-01".encode(),
+        f"00-{TRACE_ID}-00f067aa0ba902b7-01-more".encode(),
+        f" 00-{TRACE_ID}-00f067aa0ba902b7-01".encode(),
+    ],
+)
+def test_a_missing_or_malformed_traceparent_gives_no_trace_id(traceparent: bytes | None) -> None:
+    assert trace_id_from(traceparent) is None
 
 
 @pytest.mark.parametrize(

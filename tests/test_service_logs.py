@@ -14,6 +14,7 @@ from tests.service import Service, running_service
 
 REQUIRED_KEYS = {"timestamp", "level", "logger", "event"}
 RFC_3339_UTC_MICROSECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 ACCESS_FIELDS = {"request_id", "method", "path", "route", "status", "duration_ms", "client", "user_agent"}
 
 
@@ -51,7 +52,8 @@ def drive_traffic(service: Service, database: Path) -> dict[str, int]:
         # Fault injection: a row the service cannot read, written behind its back.
         with sqlite3.connect(database) as connection:
             connection.execute("INSERT INTO items VALUES ('bad-id', 'n', 'd', 'x', 'y')")
-        call("failure", "GET", "/api/v1/items")
+        call("failure", "GET", "/api/v1/items", headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"})
+        call("bad-trace", "GET", "/health", headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7"})
     return statuses
 
 
@@ -81,6 +83,8 @@ def test_every_line_is_json_and_each_request_has_one_correlated_access_line(tmp_
     assert (statuses["failure"], statuses["invalid"], statuses["wrong-method"]) == (500, 422, 405)
 
     failure_records = [record for record in records if record.get("request_id") == "failure"]
+    assert {record.get("trace_id") for record in failure_records} == {TRACE_ID}, "on every record of the request"
+    assert all("trace_id" not in record for record in records if record.get("request_id") != "failure")
     (error,) = [record for record in failure_records if record["level"] == "error"]
     assert error["event"] == "unhandled exception"
     assert error["exception"][0]["exc_type"] == "ValidationError"  # msgspec refusing the row's id

@@ -4,7 +4,7 @@ imported, so that every line is JSON from the first, the traceback of a failing 
 import os
 import sys
 
-from app.logs import configure_logging, get_logger
+from app.observability.logs import configure_logging, get_logger
 from app.settings import Settings, SettingsError
 
 try:

@@ -12,18 +12,18 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from app import __version__
-from app.bodies import StrictJSONRequest
 from app.calculate.routes import CalculateController
-from app.docs_page import DOCS_PATH, swagger_ui, swagger_ui_assets
-from app.errors import SchemaTooNew, StorageUnavailable
 from app.health import health_routes
+from app.http.bodies import StrictJSONRequest
+from app.http.docs_page import DOCS_PATH, swagger_ui, swagger_ui_assets
+from app.http.observe import RequestObserver
+from app.http.options import CorrectOptionsAllow
+from app.http.problems import EXCEPTION_HANDLERS
+from app.items.errors import SchemaTooNew, StorageUnavailable
 from app.items.routes import ItemController
 from app.items.store import ItemStore, open_store
-from app.logs import get_logger
-from app.metrics import RequestMetrics, metrics_endpoint
-from app.observe import RequestObserver
-from app.options import CorrectOptionsAllow
-from app.problems import EXCEPTION_HANDLERS
+from app.observability.logs import get_logger
+from app.observability.metrics import RequestMetrics, metrics_endpoint
 from app.settings import Settings
 
 MAX_BODY_BYTES = 64 * 1024

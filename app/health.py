@@ -10,8 +10,8 @@ import msgspec
 from litestar import Router, get
 
 from app import __version__
+from app.http.problems import problem_responses
 from app.items.store import Store
-from app.problems import problem_responses
 
 
 class HealthStatus(msgspec.Struct, frozen=True):

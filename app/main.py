@@ -16,8 +16,8 @@ import structlog
 import uvicorn
 
 from app.asgi import create_app
-from app.logs import configure_logging, get_logger
-from app.observe import RequestObserver
+from app.http.observe import RequestObserver
+from app.observability.logs import configure_logging, get_logger
 from app.settings import Settings
 
 logger = get_logger("app.main")

@@ -11,7 +11,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app.asgi import create_app
-from app.observe import RequestObserver
+from app.http.observe import RequestObserver
 from app.settings import Settings
 from tests.postgres import throwaway_postgres
 

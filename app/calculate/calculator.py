@@ -6,8 +6,8 @@ import math
 import operator
 from collections.abc import Callable
 
+from app.calculate.errors import DivisionByZero, ResultOutOfRange
 from app.calculate.models import INT64_MAX, INT64_MIN, Number, Operation
-from app.errors import DivisionByZero, ResultOutOfRange
 
 _OPERATIONS: dict[Operation, Callable[[Number, Number], Number]] = {
     "add": operator.add,

@@ -9,7 +9,7 @@ from litestar.params import JSONBody
 
 from app.calculate.calculator import calculate
 from app.calculate.models import CalculationRequest, CalculationResult
-from app.problems import problem_responses
+from app.http.problems import problem_responses
 
 
 class CalculateController(Controller):

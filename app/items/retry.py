@@ -8,8 +8,8 @@ from typing import TypeVar, cast
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_before_delay, wait_exponential
 
-from app.errors import StorageUnavailable
-from app.logs import get_logger
+from app.items.errors import StorageUnavailable
+from app.observability.logs import get_logger
 
 T = TypeVar("T")
 

@@ -12,10 +12,10 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 from litestar.datastructures import ResponseHeader
 from litestar.params import JSONBody, Parameter
 
-from app.errors import ItemNotFound
+from app.http.problems import problem_responses
+from app.items.errors import ItemNotFound
 from app.items.models import Item, ItemCreate, ItemPatch, new_item
 from app.items.store import Store
-from app.problems import problem_responses
 
 ItemId = Annotated[str, Parameter(description="The item's id (a UUID).")]
 Limit = Annotated[int, Parameter(ge=1, le=500, description="How many items a page holds at most.")]

@@ -31,7 +31,7 @@ from uuid import UUID
 
 import msgspec
 
-from app.errors import ItemNotFound, SchemaTooNew, StorageUnavailable
+from app.items.errors import ItemNotFound, SchemaTooNew, StorageUnavailable
 from app.items.models import Item, ItemPatch, utc_now
 from app.items.retry import retry_until_available
 from app.items.store import ItemStore

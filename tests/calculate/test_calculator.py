@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from app.calculate.calculator import calculate
-from app.errors import DivisionByZero, ResultOutOfRange
+from app.calculate.errors import DivisionByZero, ResultOutOfRange
 
 
 def test_huge_integers_that_overflow_a_float_are_out_of_range_not_a_crash() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import StorageUnavailable
+from app.items.errors import StorageUnavailable
 from app.items.models import new_item
 from app.items.sqlite import SQLiteItemStore
 from app.settings import Settings

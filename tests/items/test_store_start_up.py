@@ -9,7 +9,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app.asgi import create_app
-from app.errors import StorageUnavailable
+from app.items.errors import StorageUnavailable
 from app.settings import Settings
 
 

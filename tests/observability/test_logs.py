@@ -16,7 +16,7 @@ def run_python(code: str) -> tuple[int, list[dict[str, object]]]:
 
 def test_an_uncaught_exception_is_one_json_record_with_a_structured_traceback() -> None:
     code, records = run_python(
-        "from app.logs import configure_logging\n"
+        "from app.observability.logs import configure_logging\n"
         "configure_logging('INFO', 'json')\n"
         "secret = 'hunter2'\n"
         "raise RuntimeError('boom')\n"
@@ -32,7 +32,7 @@ def test_an_uncaught_exception_is_one_json_record_with_a_structured_traceback() 
 def test_an_uncaught_exception_in_a_thread_is_a_json_record() -> None:
     code, records = run_python(
         "import threading\n"
-        "from app.logs import configure_logging\n"
+        "from app.observability.logs import configure_logging\n"
         "configure_logging('INFO', 'json')\n"
         "def fail(): raise ValueError('in thread')\n"
         "thread = threading.Thread(target=fail); thread.start(); thread.join()\n"
@@ -47,7 +47,7 @@ def test_an_uncaught_exception_in_a_thread_is_a_json_record() -> None:
 def test_warnings_and_standard_library_records_are_json_and_filtered_by_level() -> None:
     code, records = run_python(
         "import logging, warnings\n"
-        "from app.logs import configure_logging\n"
+        "from app.observability.logs import configure_logging\n"
         "configure_logging('WARNING', 'json')\n"
         "logging.getLogger('uvicorn.error').info('dropped')\n"
         "logging.getLogger('uvicorn.error').warning('kept %s', 'here')\n"
@@ -67,7 +67,7 @@ def test_warnings_and_standard_library_records_are_json_and_filtered_by_level() 
 
 def test_an_exception_python_cannot_raise_is_a_json_record() -> None:
     code, records = run_python(
-        "from app.logs import configure_logging\n"
+        "from app.observability.logs import configure_logging\n"
         "configure_logging('INFO', 'json')\n"
         "class Leaky:\n"
         "    def __del__(self): raise OSError('in finalizer')\n"
@@ -83,9 +83,9 @@ def test_an_exception_python_cannot_raise_is_a_json_record() -> None:
 # The start of a script that writes access lines: `access(path)` has the outer ASGI layer answer a GET of `path`.
 ACCESS_LINES_SCRIPT = (
     "import asyncio, logging, os, signal\n"
-    "from app.logs import configure_logging, get_logger\n"
+    "from app.observability.logs import configure_logging, get_logger\n"
     "configure_logging('INFO', 'json')\n"
-    "from app.observe import RequestObserver\n"
+    "from app.http.observe import RequestObserver\n"
     "async def answer(scope, receive, send):\n"
     "    await send({'type': 'http.response.start', 'status': 200, 'headers': []})\n"
     "    await send({'type': 'http.response.body', 'body': b''})\n"

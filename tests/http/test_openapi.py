@@ -11,7 +11,7 @@ import httpx
 from tests.conftest import Client, sqlite_url
 from tests.service import running_service, uv_executable
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT_PATH = "/schema/openapi.json"
 # Renaming an operation renames the function in every generated client: a deliberate change, made here.
 OPERATIONS = {

@@ -1,4 +1,5 @@
-"""Domain errors: raised where a problem is found, turned into problem documents in `app.problems`."""
+"""Errors a client is told about: raised where the problem is found, turned into problem documents in
+`app.http.problems`. Each feature defines its own beside its code; these are the ones every request can meet."""
 
 from __future__ import annotations
 
@@ -46,47 +47,3 @@ class UnsupportedMediaType(ServiceError):
 
     def __init__(self, media_type: str) -> None:
         super().__init__(f"Request bodies must be application/json, not {media_type}.")
-
-
-class ItemNotFound(ServiceError):
-    status = HTTPStatus.NOT_FOUND
-    slug = "item-not-found"
-
-    def __init__(self, item_id: object) -> None:
-        super().__init__(f"No item has the id {item_id}.")
-
-
-class CalculationError(ServiceError):
-    status = HTTPStatus.BAD_REQUEST
-
-
-class DivisionByZero(CalculationError):
-    slug = "division-by-zero"
-
-    def __init__(self) -> None:
-        super().__init__("Division by zero is undefined.")
-
-
-class ResultOutOfRange(CalculationError):
-    slug = "result-out-of-range"
-
-
-class SchemaTooNew(Exception):
-    """The database's schema was migrated by a newer release than this one: serving could corrupt data."""
-
-    def __init__(self, found: int, known: int) -> None:
-        super().__init__(
-            f"The database's schema is at version {found}, newer than the {known} this release knows: "
-            "a newer release has migrated it. Deploy that release (or newer), or restore the database."
-        )
-        self.found = found
-        self.known = known
-
-
-class StorageUnavailable(ServiceError):
-    status = HTTPStatus.SERVICE_UNAVAILABLE
-    slug = "storage-unavailable"
-    retry_after = 1
-
-    def __init__(self, detail: str = "The item store is unavailable; try again shortly.") -> None:
-        super().__init__(detail)

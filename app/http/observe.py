@@ -17,9 +17,9 @@ import msgspec
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 from structlog.contextvars import bind_contextvars, reset_contextvars
 
-from app.logs import get_logger
-from app.metrics import RequestMetrics
-from app.problems import PROBLEM_MEDIA_TYPE, Problem, problem
+from app.http.problems import PROBLEM_MEDIA_TYPE, Problem, problem
+from app.observability.logs import get_logger
+from app.observability.metrics import RequestMetrics
 
 REQUEST_ID_HEADER = b"x-request-id"
 MAX_HEADER_BYTES = 32 * 1024

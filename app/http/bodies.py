@@ -15,7 +15,7 @@ from typing import Any, get_type_hints
 import msgspec
 from litestar import Request
 
-from app.errors import FieldError, InvalidInput, MalformedJSON, UnsupportedMediaType
+from app.http.errors import FieldError, InvalidInput, MalformedJSON, UnsupportedMediaType
 
 
 class StrictJSONRequest(Request[Any, Any, Any]):

@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from app.docs_page import ASSETS_PATH
+from app.http.docs_page import ASSETS_PATH
 from tests.conftest import Client
+from tests.http.test_observe import labels, samples
 from tests.service import running_service
-from tests.test_observe import labels, samples
 
 # Debian's package, which `just test` installs where it can; Google's build where that is what a machine has.
 CHROMIUM = next(filter(None, map(shutil.which, ["chromium", "google-chrome-stable", "google-chrome"])), None)

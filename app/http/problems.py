@@ -11,8 +11,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, InternalServerException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
-from app.errors import FieldError, InvalidInput, ServiceError
-from app.logs import get_logger
+from app.http.errors import FieldError, InvalidInput, ServiceError
+from app.observability.logs import get_logger
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "tag:items-service,2026:problems/"
@@ -80,7 +80,7 @@ def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Resp
 def _field_error(entry: dict[str, Any]) -> FieldError:
     field = str(entry.get("key", "request"))
     if field == "data":
-        # Bodies are decoded in app.bodies, so Litestar only reports `data` itself when the body is empty.
+        # Bodies are decoded in app.http.bodies, so Litestar only reports `data` itself when the body is empty.
         return FieldError(field="body", message="a JSON body is required")
     return FieldError(field=field, message=str(entry.get("message", "is invalid")))
 

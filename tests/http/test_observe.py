@@ -9,8 +9,8 @@ from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.asgi import create_app
-from app.metrics import RequestMetrics
-from app.observe import request_id_from, trace_id_from
+from app.http.observe import request_id_from, trace_id_from
+from app.observability.metrics import RequestMetrics
 from app.settings import Settings
 from tests.conftest import Client, sqlite_url
 

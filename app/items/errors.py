@@ -1,0 +1,36 @@
+"""What can go wrong with items and their storage."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from app.http.errors import ServiceError
+
+
+class ItemNotFound(ServiceError):
+    status = HTTPStatus.NOT_FOUND
+    slug = "item-not-found"
+
+    def __init__(self, item_id: object) -> None:
+        super().__init__(f"No item has the id {item_id}.")
+
+
+class StorageUnavailable(ServiceError):
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    slug = "storage-unavailable"
+    retry_after = 1
+
+    def __init__(self, detail: str = "The item store is unavailable; try again shortly.") -> None:
+        super().__init__(detail)
+
+
+class SchemaTooNew(Exception):
+    """The database's schema was migrated by a newer release than this one: serving could corrupt data."""
+
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(
+            f"The database's schema is at version {found}, newer than the {known} this release knows: "
+            "a newer release has migrated it. Deploy that release (or newer), or restore the database."
+        )
+        self.found = found
+        self.known = known

@@ -360,6 +360,10 @@ deploy $environment=env("DEPLOY_ENVIRONMENT", "staging") $digest=env("DEPLOY_DIG
 undeploy:
     @{{engine}} rm --force --time 10 {{staging}}
 
+# Prove two replicas on one PostgreSQL behind nginx, scraped by Prometheus: rolling restart, crash, metrics, traces
+replicas:
+    @{{run}} python -m tests.replicas
+
 # Start the whole stack locally (ci/deploy/compose.yaml): two replicas, PostgreSQL, nginx, Prometheus, Grafana
 up: image
     #!/usr/bin/env bash

@@ -1,0 +1,396 @@
+"""`just replicas`: two replicas of the service on one PostgreSQL, behind nginx, scraped by Prometheus.
+
+    python -m tests.replicas
+
+Real programs on this machine, as an operator runs them: a throw-away PostgreSQL server (tests/postgres.py),
+two `python -m app` processes sharing it, nginx from Debian in front of them with the load balancer
+configuration of ci/deploy/nginx/, and Prometheus from Debian scraping both. Under steady load through nginx:
+
+1. rolling restart: each replica in turn is taken out of the load balancer, gets SIGTERM, is started again
+   and put back, as an orchestrator does: no request may fail;
+2. crash: one replica is killed with SIGKILL during a burst of creates: every create the client saw
+   acknowledged must be readable afterwards; only the requests in flight on the killed replica may fail;
+3. observability: both targets are up in Prometheus, and the requests it counts across the replicas match
+   the requests nginx logged, within one scrape interval's traffic;
+4. correlation: a W3C traceparent sent through nginx comes back as `trace_id` on the request's log records.
+
+It prints a table of requests, failures and p99 per scenario, and exits 1 on any broken promise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Generator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.postgres import throwaway_postgres
+from tests.service import Service, free_port, launch, wait_until_live
+
+ROOT = Path(__file__).resolve().parents[1]
+NGINX_CONFIG = ROOT / "ci" / "deploy" / "nginx" / "nginx.conf"
+ALERT_RULES = ROOT / "ci" / "deploy" / "prometheus" / "alerts.yml"
+SCRAPE_INTERVAL_S = 1
+CONCURRENCY = 8
+DEADLINE_S = 20.0
+
+
+@dataclass
+class Outcome:
+    """What the client saw of one request."""
+
+    method: str
+    status: int  # 0: no answer at all
+    seconds: float
+
+
+@dataclass
+class Load:
+    """Clients that create an item and read it back, in a loop, through the load balancer."""
+
+    url: str
+    outcomes: list[Outcome] = field(default_factory=list[Outcome])
+    acknowledged: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+
+    async def run(self, stop: asyncio.Event, concurrency: int = CONCURRENCY) -> None:
+        # A connection per request: on a reload nginx closes idle keep-alive connections, and a request a
+        # client sends on one at that moment is lost before any replica sees it. Clients that keep
+        # connections alive retry such requests (RFC 9112, 9.3.1); these do not need to.
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=0)
+        async with httpx.AsyncClient(base_url=self.url, limits=limits, timeout=10) as client:
+            await asyncio.gather(*(self._client(client, stop, number) for number in range(concurrency)))
+
+    async def _client(self, client: httpx.AsyncClient, stop: asyncio.Event, number: int) -> None:
+        sequence = 0
+        while not stop.is_set():
+            sequence += 1
+            created = await self._request(client, "POST", "/api/v1/items", {"name": f"c{number}-{sequence}"})
+            if created is not None and created.status_code == 201:
+                item = created.json()
+                self.acknowledged.append(item)
+                await self._request(client, "GET", f"/api/v1/items/{item['id']}")
+
+    async def _request(
+        self, client: httpx.AsyncClient, method: str, path: str, body: dict[str, str] | None = None
+    ) -> httpx.Response | None:
+        started = time.perf_counter()
+        try:
+            response = await client.request(method, path, json=None if body is None else {**body, "description": ""})
+        except httpx.TransportError:
+            self.outcomes.append(Outcome(method, 0, time.perf_counter() - started))
+            return None
+        self.outcomes.append(Outcome(method, response.status_code, time.perf_counter() - started))
+        return response
+
+
+@dataclass
+class Result:
+    scenario: str
+    outcomes: list[Outcome]
+    promises: list[tuple[str, bool]]
+
+    @property
+    def failures(self) -> int:
+        return sum(1 for outcome in self.outcomes if not 200 <= outcome.status < 300)
+
+    @property
+    def p99_ms(self) -> float:
+        latencies = [outcome.seconds * 1000 for outcome in self.outcomes]
+        return statistics.quantiles(latencies, n=100)[98] if len(latencies) > 1 else 0.0
+
+
+class Replica:
+    def __init__(self, name: str, database_url: str, workdir: Path) -> None:
+        self.name = name
+        self.port = free_port()
+        self.database_url = database_url
+        self.workdir = workdir
+        self.log_paths: list[Path] = []
+        self.service: Service | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        environment = {
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "DATABASE_URL": self.database_url,
+            "ENVIRONMENT": "replicas",
+            "SHUTDOWN_TIMEOUT": "5",
+        }
+        log_path = self.workdir / f"{self.name}.{len(self.log_paths) + 1}.log"  # one file per run
+        self.log_paths.append(log_path)
+        self.service = Service(launch(environment, log_path), f"http://{self.address}", log_path)
+        wait_until_live(self.service)
+        wait_until(lambda: httpx.get(f"http://{self.address}/health/ready", timeout=1).status_code == 200)
+
+    def stop(self, stop_signal: signal.Signals = signal.SIGTERM) -> int:
+        assert self.service is not None
+        self.service.process.send_signal(stop_signal)
+        return self.service.process.wait(DEADLINE_S)
+
+    def kill(self) -> None:
+        if self.service is not None and self.service.process.poll() is None:
+            self.stop(signal.SIGKILL)
+
+    def records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for path in self.log_paths for line in path.read_text().splitlines()]
+
+
+def wait_until(condition: Callable[[], bool], deadline_s: float = DEADLINE_S) -> None:
+    deadline = time.monotonic() + deadline_s
+    while True:
+        try:
+            if condition():
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not within {deadline_s} s")
+        time.sleep(0.05)
+
+
+class Nginx:
+    """nginx from Debian, in the foreground, with the load balancer's configuration from ci/deploy/nginx/."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.directory = workdir / "nginx"
+        self.directory.mkdir()
+        # nginx.conf includes the upstream servers and the listen address from files beside it.
+        (self.directory / "nginx.conf").symlink_to(NGINX_CONFIG)
+        self.port = free_port()
+        (self.directory / "listen.conf").write_text(f"listen 127.0.0.1:{self.port};\n")
+        self.access_log = self.directory / "access.log"  # its JSON access lines go to stdout
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def route_to(self, replicas: list[Replica], down: Replica | None = None) -> None:
+        lines = [f"server {replica.address}{' down' if replica is down else ''};\n" for replica in replicas]
+        (self.directory / "replicas.conf").write_text("".join(lines))
+
+    def _command(self, *arguments: str) -> list[str]:
+        settings = f"daemon off; pid {self.directory / 'nginx.pid'};"
+        return ["nginx", "-c", str(self.directory / "nginx.conf"), "-g", settings, *arguments]
+
+    def start(self) -> None:
+        with self.access_log.open("ab") as stdout, (self.directory / "error.log").open("ab") as stderr:
+            self.process = subprocess.Popen(self._command(), stdout=stdout, stderr=stderr)
+        wait_until(lambda: httpx.get(f"{self.url}/health/live", timeout=1).status_code == 200)
+
+    def reload(self) -> None:
+        """Take the new configuration; nginx's old workers finish what they had begun."""
+        subprocess.run(self._command("-s", "reload"), check=True, capture_output=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def logged_requests(self) -> int:
+        return sum(1 for line in self.access_log.read_text().splitlines() if '"logger":"nginx.access"' in line)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(DEADLINE_S)
+
+
+class Prometheus:
+    """Prometheus from Debian, scraping the replicas every second, with the alerting rules loaded."""
+
+    def __init__(self, workdir: Path, replicas: list[Replica]) -> None:
+        self.directory = workdir / "prometheus"
+        self.directory.mkdir()
+        self.port = free_port()
+        targets = ", ".join(f'"{replica.address}"' for replica in replicas)
+        (self.directory / "prometheus.yml").write_text(
+            f"global:\n  scrape_interval: {SCRAPE_INTERVAL_S}s\n  evaluation_interval: {SCRAPE_INTERVAL_S}s\n"
+            f"rule_files: [{json.dumps(str(ALERT_RULES))}]\n"
+            f"scrape_configs:\n  - job_name: items-service\n    static_configs:\n      - targets: [{targets}]\n"
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={self.directory / 'prometheus.yml'}",
+                f"--storage.tsdb.path={self.directory / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=(self.directory / "prometheus.log").open("ab"),
+        )
+        wait_until(lambda: httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def query(self, expression: str) -> list[dict[str, Any]]:
+        response = httpx.get(f"{self.url}/api/v1/query", params={"query": expression}, timeout=5)
+        response.raise_for_status()
+        result: list[dict[str, Any]] = response.json()["data"]["result"]
+        return result
+
+    def scalar(self, expression: str) -> float:
+        result = self.query(expression)
+        return float(result[0]["value"][1]) if result else 0.0
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(DEADLINE_S)
+
+
+@contextmanager
+def steady_load(url: str) -> Generator[Load]:
+    """Load through the load balancer for as long as the block runs, from a thread of its own."""
+    load = Load(url)
+    stop = asyncio.Event()
+    loop = asyncio.new_event_loop()
+    runner = loop.create_task(load.run(stop))
+    thread = threading.Thread(target=loop.run_until_complete, args=(runner,), daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.5)  # under way before anything happens to the replicas
+        yield load
+        time.sleep(0.5)
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(DEADLINE_S)
+        loop.close()
+
+
+def rolling_restart(replicas: list[Replica], nginx: Nginx) -> Result:
+    promises: list[tuple[str, bool]] = []
+    with steady_load(nginx.url) as load:
+        for replica in replicas:
+            nginx.route_to(replicas, down=replica)
+            nginx.reload()
+            time.sleep(1)  # nginx's old workers finish the requests they had sent this replica
+            promises.append((f"{replica.name} stopped with 0 on SIGTERM", replica.stop() == 0))
+            replica.start()
+            nginx.route_to(replicas)
+            nginx.reload()
+            time.sleep(1)
+    result = Result("rolling restart", load.outcomes, promises)
+    result.promises.append(("no request failed", result.failures == 0))
+    return result
+
+
+def crash(replicas: list[Replica], nginx: Nginx) -> Result:
+    victim = replicas[0]
+    with steady_load(nginx.url) as load:
+        time.sleep(1)
+        victim.stop(signal.SIGKILL)
+        time.sleep(1)
+    victim.start()
+    with httpx.Client(base_url=nginx.url, timeout=10) as client:
+        missing = [item for item in load.acknowledged if client.get(f"/api/v1/items/{item['id']}").json() != item]
+    result = Result("crash (SIGKILL)", load.outcomes, [])
+    result.promises.append((f"every acknowledged create is readable ({len(load.acknowledged)})", not missing))
+    # Each client has at most one request in flight: no more can have been lost with the replica.
+    result.promises.append((f"at most {CONCURRENCY} requests failed", result.failures <= CONCURRENCY))
+    return result
+
+
+def observability(replicas: list[Replica], nginx: Nginx, prometheus: Prometheus) -> Result:
+    counted = 'sum(http_requests_total{job="items-service", route!="/metrics"})'
+    wait_until(lambda: prometheus.scalar('count(up{job="items-service"} == 1)') == len(replicas))
+    time.sleep(2 * SCRAPE_INTERVAL_S)
+    before_prometheus, before_nginx = prometheus.scalar(counted), nginx.logged_requests()
+    with steady_load(nginx.url) as load:
+        time.sleep(3)
+    time.sleep(2 * SCRAPE_INTERVAL_S)  # the last scrape follows the last request
+    counted_by_prometheus = prometheus.scalar(counted) - before_prometheus
+    logged_by_nginx = nginx.logged_requests() - before_nginx
+    per_scrape = logged_by_nginx / 4  # the load ran for about four scrape intervals
+    up = prometheus.scalar('count(up{job="items-service"} == 1)')
+    result = Result("observability", load.outcomes, [])
+    result.promises.append((f"both targets up in Prometheus ({up:.0f})", up == len(replicas)))
+    agreement = f"Prometheus counted {counted_by_prometheus:.0f} requests, nginx logged {logged_by_nginx}"
+    result.promises.append((agreement, abs(counted_by_prometheus - logged_by_nginx) <= per_scrape))
+    return result
+
+
+def correlation(replicas: list[Replica], nginx: Nginx) -> Result:
+    trace_id = secrets.token_hex(16)
+    started = time.perf_counter()
+    headers = {"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"}
+    response = httpx.post(f"{nginx.url}/api/v1/items", json={"name": "traced", "description": ""}, headers=headers)
+    outcomes = [Outcome("POST", response.status_code, time.perf_counter() - started)]
+    malformed = httpx.get(f"{nginx.url}/health", headers={"traceparent": "00-not-a-trace"})
+    outcomes.append(Outcome("GET", malformed.status_code, 0.0))
+    request_id = response.headers["x-request-id"]
+    records = [record for replica in replicas for record in replica.records()]
+    of_request = [record for record in records if record.get("request_id") == request_id]
+    malformed_lines = [r for r in records if r.get("request_id") == malformed.headers["x-request-id"]]
+    promises = [
+        (f"the request was logged by a replica ({len(of_request)} records)", bool(of_request)),
+        ("every record of the request carries its trace_id", all(r.get("trace_id") == trace_id for r in of_request)),
+        ("a malformed traceparent is ignored", bool(malformed_lines) and "trace_id" not in malformed_lines[0]),
+    ]
+    return Result("correlation", outcomes, promises)
+
+
+def install(program: str, package: str) -> None:
+    if shutil.which(program) is None:
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, env=environment)
+
+
+def main() -> int:
+    install("nginx", "nginx")
+    install("prometheus", "prometheus")
+    workdir = Path(tempfile.mkdtemp(prefix="items-replicas-"))
+    print(f"Two replicas on PostgreSQL behind nginx, scraped by Prometheus; logs in {workdir}")
+    results: list[Result] = []
+    with ExitStack() as stack:
+        database_url = stack.enter_context(throwaway_postgres())
+        replicas = [Replica(name, database_url, workdir) for name in ("replica-1", "replica-2")]
+        for replica in replicas:
+            stack.callback(replica.kill)
+            replica.start()
+        nginx = Nginx(workdir)
+        nginx.route_to(replicas)
+        nginx.start()
+        stack.callback(nginx.stop)
+        prometheus = Prometheus(workdir, replicas)
+        prometheus.start()
+        stack.callback(prometheus.stop)
+        results.append(rolling_restart(replicas, nginx))
+        results.append(crash(replicas, nginx))
+        results.append(observability(replicas, nginx, prometheus))
+        results.append(correlation(replicas, nginx))
+    print()
+    print(f"{'scenario':<18} {'requests':>9} {'failures':>9} {'p99 ms':>8}")
+    for result in results:
+        print(f"{result.scenario:<18} {len(result.outcomes):>9} {result.failures:>9} {result.p99_ms:>8.1f}")
+    print()
+    broken = 0
+    for result in results:
+        for promise, kept in result.promises:
+            broken += not kept
+            print(f"{'kept  ' if kept else 'BROKEN'} {result.scenario}: {promise}")
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

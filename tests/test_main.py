@@ -11,7 +11,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from litestar.testing import AsyncTestClient
 
+from app.asgi import create_app
+from app.settings import Settings
 from tests.service import launch, running_service
 
 
@@ -104,18 +107,25 @@ def test_help_lists_the_reload_flag() -> None:
     assert "--reload" in output
 
 
-async def migrated_by_a_newer_release(database_url: str, version: int) -> None:
+async def migrated_by_a_newer_release(database_url: str, version: int, *, expand_only: bool = False) -> None:
     """Record schema `version` as a future release would, beyond the migrations this one knows."""
     if database_url.startswith("sqlite:"):
         with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:
             connection.execute(f"PRAGMA user_version = {version}")
         return
+    await start_and_stop(database_url)  # this release's own migrations first, as on a real upgrade
     connection = await asyncpg.connect(database_url)
     try:
-        await connection.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz)")
-        await connection.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+        await connection.execute(
+            "INSERT INTO schema_migrations (version, expand_only) VALUES ($1, $2)", version, expand_only
+        )
     finally:
         await connection.close()
+
+
+async def start_and_stop(database_url: str) -> None:
+    async with AsyncTestClient(app=create_app(Settings.from_environ({"DATABASE_URL": database_url}))):
+        pass
 
 
 async def test_a_database_migrated_by_a_newer_release_stops_start_up_with_a_clear_message(
@@ -129,3 +139,15 @@ async def test_a_database_migrated_by_a_newer_release_stops_start_up_with_a_clea
     refusals = [record for record in map(json.loads, lines) if record["event"].startswith("database schema newer")]
     assert len(refusals) == 1
     assert (refusals[0]["level"], refusals[0]["schema_version"], refusals[0]["known_version"]) == ("critical", 99, 1)
+
+
+async def test_a_release_serves_on_postgresql_migrated_further_by_expand_only_migrations(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    # During a rolling update an old replica may restart after a new one has expanded the schema.
+    await migrated_by_a_newer_release(postgres_url, 2, expand_only=True)
+
+    with running_service({"DATABASE_URL": postgres_url}, tmp_path / "log") as service:
+        async with httpx.AsyncClient(base_url=service.url) as client:
+            assert (await client.get("/health/ready")).status_code == 200
+            assert (await client.post("/api/v1/items", json={"name": "n", "description": ""})).status_code == 201

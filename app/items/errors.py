@@ -25,12 +25,12 @@ class StorageUnavailable(ServiceError):
 
 
 class SchemaTooNew(Exception):
-    """The database's schema was migrated by a newer release than this one: serving could corrupt data."""
+    """A newer release changed the schema in a way this one cannot serve: serving could corrupt data."""
 
     def __init__(self, found: int, known: int) -> None:
         super().__init__(
-            f"The database's schema is at version {found}, newer than the {known} this release knows: "
-            "a newer release has migrated it. Deploy that release (or newer), or restore the database."
+            f"The database's schema is at version {found}, newer than the {known} this release knows, and not "
+            "only expanded since: deploy the release that migrated it (or a newer one), or restore the database."
         )
         self.found = found
         self.known = known

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Generator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
@@ -16,9 +17,18 @@ from app.items.retry import retry_until_available
 from app.items.store import ItemStore
 from app.settings import Settings
 
+
+@dataclass(frozen=True)
+class Migration:
+    statement: str
+    # An expand-only migration (a new table, a nullable column: see ci/deploy/README.md) leaves a schema that
+    # releases knowing only the migrations before it still serve correctly, so they may start on it too.
+    expand_only: bool = False
+
+
 # Each entry upgrades the schema by one version; the schema_migrations table records how far a database is.
 MIGRATIONS = (
-    """
+    Migration("""
     CREATE TABLE items (
         id uuid PRIMARY KEY,
         name text NOT NULL CHECK (char_length(name) BETWEEN 1 AND 200),
@@ -26,7 +36,7 @@ MIGRATIONS = (
         created_at timestamptz NOT NULL,
         updated_at timestamptz NOT NULL
     )
-    """,
+    """),
 )
 # Any fixed number: replicas starting together take this lock so each migration runs once.
 MIGRATION_LOCK = 0x17E45
@@ -150,12 +160,22 @@ async def _migrate(connection: asyncpg.Connection) -> None:
             "CREATE TABLE IF NOT EXISTS schema_migrations "
             "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
         )
+        # Tables made before migrations declared themselves expand-only lack the column: theirs were not.
+        await connection.execute(
+            "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS expand_only boolean NOT NULL DEFAULT false"
+        )
+        known = len(MIGRATIONS)
         version: int = await connection.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
-        if version > len(MIGRATIONS):
-            raise SchemaTooNew(version, len(MIGRATIONS))
-        for number, statement in enumerate(MIGRATIONS[version:], start=version + 1):
-            await connection.execute(statement)
-            await connection.execute("INSERT INTO schema_migrations (version) VALUES ($1)", number)
+        breaking: int = await connection.fetchval(
+            "SELECT count(*) FROM schema_migrations WHERE version > $1 AND NOT expand_only", known
+        )
+        if breaking:
+            raise SchemaTooNew(version, known)
+        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            await connection.execute(migration.statement)
+            await connection.execute(
+                "INSERT INTO schema_migrations (version, expand_only) VALUES ($1, $2)", number, migration.expand_only
+            )
 
 
 def _item(row: asyncpg.Record) -> Item:

@@ -1,32 +1,31 @@
 """Items in an SQLite file: the embedded default, no server to run.
 
-Writes run on one thread that owns the writing connection, so the event loop never waits for a
-disk sync. WAL mode lets readers proceed while one connection writes (other workers' too), and
-`synchronous=FULL` makes every acknowledged write survive a power cut.
+Writes run on one thread (a single-thread executor) that owns the writing connection, so the event
+loop never waits for a disk sync or for the write lock. WAL mode lets readers proceed while one
+connection writes (other workers' too), and `synchronous=FULL` makes every acknowledged write
+survive a power cut.
 
-That durability costs a sync of the disk per transaction, so writes are committed in groups: the
-thread takes every write waiting in its queue, runs them in one transaction, commits once, and
-only then answers each of them. Under concurrent load many writes share one sync; alone, a write
-waits for nobody.
+That durability costs a sync of the disk per transaction, more than a create request costs
+otherwise, so writes are committed in groups: those that arrive while a group is being committed
+wait for it to finish, then commit together in one transaction and one sync, and each is answered
+only after that commit. Under load many writes share one sync; alone, a write waits for nobody.
 
 Reads run on the event loop itself, on a second, read-only connection without a busy timeout. In
-WAL mode a read never waits for a writer, and reading an item from the page cache takes a few
-microseconds: less than handing the read to a thread and back, which costs a thread wake-up, two
-GIL hand-offs and a wake-up of the loop (about 25 µs here). The one moment a WAL read can find the
-file busy, while another process recovers the log after a crash, it is refused at once (503,
-retry after a second) instead of stalling the loop.
+WAL mode a read never waits for a writer, and a read from the page cache costs less than the hop
+to a thread and back. The one moment a WAL read can find the file busy, while another process
+recovers the log after a crash, it is refused at once (503) instead of stalling the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import queue
 import sqlite3
-import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -52,193 +51,151 @@ MIGRATIONS = (
     """,
 )
 COLUMNS = "id, name, description, created_at, updated_at"
-# Rows leave SQLite as JSON objects, which msgspec decodes into Items in C: parsing the id and the
-# timestamps in Python took longer than the query itself (a page of 50 items: 85 to 45 µs).
-ITEM_JSON = (
-    "json_object('id', id, 'name', name, 'description', description, "
-    "'created_at', created_at, 'updated_at', updated_at)"
-)
 # Built once: the statements of every request, as the connection's statement cache keys them.
 INSERT_ITEM = f"INSERT INTO items ({COLUMNS}) VALUES (?, ?, ?, ?, ?)"
-SELECT_ITEM = f"SELECT {ITEM_JSON} FROM items WHERE id = ?"
-SELECT_PAGE = f"SELECT {ITEM_JSON} FROM items WHERE id > ? ORDER BY id LIMIT ?"
+SELECT_ITEM = f"SELECT {COLUMNS} FROM items WHERE id = ?"
+SELECT_PAGE = f"SELECT {COLUMNS} FROM items WHERE id > ? ORDER BY id LIMIT ?"
 UPDATE_ITEM = (
     "UPDATE items SET name = coalesce(?, name), description = coalesce(?, description), updated_at = ? "
-    f"WHERE id = ? RETURNING {ITEM_JSON}"
+    f"WHERE id = ? RETURNING {COLUMNS}"
 )
-JSONRow = tuple[str]
-_item_from_json = msgspec.json.Decoder(Item).decode
-_items_from_json = msgspec.json.Decoder(list[Item]).decode
+DELETE_ITEM = "DELETE FROM items WHERE id = ? RETURNING id"
+Row = tuple[Any, ...]
+# msgspec parses the ids and timestamps in C, where Python's UUID and datetime constructors would
+# take longer than the query.
+ItemRow = tuple[UUID, str, str, datetime, datetime]
 # Locked by another process past the lock timeout, disk full, I/O errors, a folder that cannot be
 # created: the store cannot serve now and may later. Any other error is a bug and stays a 500.
 UNAVAILABLE = (sqlite3.OperationalError, OSError)
 
 
 @dataclass(slots=True)
-class _Job:
-    work: Callable[..., Any]
-    args: tuple[Any, ...]
-    write: bool
-    future: asyncio.Future[Any]
-
-
-class _Worker:
-    """The thread that owns the writing connection: writes in committed groups, other work (connecting,
-    the readiness check, closing) one job at a time."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self.connection: sqlite3.Connection | None = None
-        self._thread = threading.Thread(target=self._serve, name="sqlite", daemon=True)
-        self._thread.start()
-
-    def submit(self, work: Callable[..., T], *args: Any, write: bool = False) -> asyncio.Future[T]:
-        future: asyncio.Future[T] = self._loop.create_future()
-        self._jobs.put(_Job(work, args, write, future))
-        return future
-
-    def stop(self) -> None:
-        self._jobs.put(None)
-        self._thread.join()
-
-    def _serve(self) -> None:
-        running = True
-        while running:
-            batch = [self._jobs.get()]
-            while not self._jobs.empty():
-                batch.append(self._jobs.get())
-            running = None not in batch  # stop() sends None, after the last job
-            jobs = [job for job in batch if job is not None]
-            outcomes = [self._run(job) for job in jobs if not job.write]
-            outcomes += self._write([job for job in jobs if job.write])
-            self._loop.call_soon_threadsafe(_settle, outcomes)
-
-    def _run(self, job: _Job) -> tuple[asyncio.Future[Any], Any, BaseException | None]:
-        try:
-            return job.future, job.work(self.connection, *job.args), None
-        except Exception as exc:  # noqa: BLE001 - handed to the waiting coroutine, which raises it
-            return job.future, None, exc
-
-    def _write(self, jobs: list[_Job]) -> list[tuple[asyncio.Future[Any], Any, BaseException | None]]:
-        if not jobs:
-            return []
-        # open() sets the connection before the store submits any write.
-        connection = cast(sqlite3.Connection, self.connection)
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            # A failing statement undoes only itself; the others still commit together.
-            outcomes = [self._run(job) for job in jobs]
-            connection.execute("COMMIT")
-        except Exception as exc:  # noqa: BLE001 - no transaction, or no commit: none of the group is stored
-            connection.rollback()  # a no-op when the transaction never began
-            return [(job.future, None, exc) for job in jobs]
-        return outcomes
-
-
-def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
-    for future, result, error in outcomes:
-        if future.cancelled():
-            continue
-        if error is None:
-            future.set_result(result)
-        else:
-            future.set_exception(error)
+class _Write:
+    sql: str
+    parameters: tuple[object, ...]
+    answer: asyncio.Future[list[Row]]
 
 
 class SQLiteItemStore(ItemStore):
-    def __init__(self, worker: _Worker, reader: sqlite3.Connection) -> None:
-        self._worker = worker
+    def __init__(
+        self, writer_thread: ThreadPoolExecutor, writer: sqlite3.Connection, reader: sqlite3.Connection
+    ) -> None:
+        self._writer_thread = writer_thread
+        self._writer = writer
         self._reader = reader
+        self._waiting: list[_Write] = []  # for the next group commit
+        self._committing: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, settings: Settings) -> SQLiteItemStore:
-        worker = _Worker(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         path = settings.database.sqlite_path
         lock_timeout_ms = round(settings.database_lock_timeout * 1000)
 
-        async def connect() -> sqlite3.Connection:
-            return await _unavailable_on_failure(worker.submit(_connect, path, lock_timeout_ms))
+        async def connect() -> tuple[sqlite3.Connection, sqlite3.Connection]:
+            return await _unavailable_on_failure(loop.run_in_executor(writer_thread, _connect, path, lock_timeout_ms))
 
         try:
-            worker.connection = await retry_until_available(connect, settings.database_connect_timeout)
-            reader = await _unavailable_on_failure(worker.submit(_connect_reader, path))
+            writer, reader = await retry_until_available(connect, settings.database_connect_timeout)
         except BaseException:
-            worker.stop()
+            writer_thread.shutdown(wait=False)
             raise
-        return cls(worker, reader)
-
-    def _read(self, work: Callable[..., T], *args: Any) -> T:
-        try:
-            return work(self._reader, *args)
-        except UNAVAILABLE as exc:
-            raise StorageUnavailable from exc
-
-    async def _write(self, work: Callable[..., T], *args: Any) -> T:
-        return await _unavailable_on_failure(self._worker.submit(work, *args, write=True))
+        return cls(writer_thread, writer, reader)
 
     async def add(self, item: Item) -> None:
-        await self._write(_insert, item)
+        created_at, updated_at = item.created_at.isoformat(), item.updated_at.isoformat()
+        await self._write(INSERT_ITEM, (str(item.id), item.name, item.description, created_at, updated_at))
 
     async def get(self, item_id: UUID) -> Item:
-        row = self._read(_fetch_one, SELECT_ITEM, (str(item_id),))
-        if row is None:
+        rows = self._read(SELECT_ITEM, (str(item_id),))
+        if not rows:
             raise ItemNotFound(item_id)
-        return _item_from_json(row[0])
+        return _item(rows[0])
 
     async def list_after(self, after: UUID | None, limit: int) -> list[Item]:
-        rows = self._read(
-            _fetch_all,
-            SELECT_PAGE,
-            ("" if after is None else str(after), limit),
-        )
-        return _items_from_json(f"[{','.join(document for (document,) in rows)}]")
+        return _items(self._read(SELECT_PAGE, ("" if after is None else str(after), limit)))
 
     async def update(self, item_id: UUID, patch: ItemPatch) -> Item:
         # One statement, so concurrent writers (other workers too) cannot interleave a read and a write.
-        row = await self._write(
-            _fetch_one,
-            UPDATE_ITEM,
-            (*patch.changes(), utc_now().isoformat(), str(item_id)),
-        )
-        if row is None:
+        rows = await self._write(UPDATE_ITEM, (*patch.changes(), utc_now().isoformat(), str(item_id)))
+        if not rows:
             raise ItemNotFound(item_id)
-        return _item_from_json(row[0])
+        return _item(rows[0])
 
     async def delete(self, item_id: UUID) -> None:
-        if await self._write(_execute, "DELETE FROM items WHERE id = ?", (str(item_id),)) == 0:
+        if not await self._write(DELETE_ITEM, (str(item_id),)):
             raise ItemNotFound(item_id)
 
     async def ping(self) -> None:
-        await _unavailable_on_failure(self._worker.submit(_check_writable))
+        await self._in_writer_thread(_check_writable, self._writer)
 
     async def close(self) -> None:
+        if self._committing is not None:
+            await self._committing  # writes still waiting for their commit
         self._reader.close()
-        await _unavailable_on_failure(self._worker.submit(sqlite3.Connection.close))
-        self._worker.stop()
+        await self._in_writer_thread(self._writer.close)
+        self._writer_thread.shutdown()
+
+    def _read(self, sql: str, parameters: tuple[object, ...]) -> list[Row]:
+        try:
+            return self._reader.execute(sql, parameters).fetchall()
+        except UNAVAILABLE as exc:
+            raise StorageUnavailable from exc
+
+    async def _in_writer_thread(self, function: Callable[..., T], *args: Any) -> T:
+        return await _unavailable_on_failure(
+            asyncio.get_running_loop().run_in_executor(self._writer_thread, function, *args)
+        )
+
+    async def _write(self, sql: str, parameters: tuple[object, ...]) -> list[Row]:
+        write = _Write(sql, parameters, asyncio.get_running_loop().create_future())
+        self._waiting.append(write)
+        if self._committing is None:
+            self._committing = asyncio.create_task(self._commit_waiting())
+        return await _unavailable_on_failure(write.answer)
+
+    async def _commit_waiting(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._waiting:
+            group, self._waiting = self._waiting, []
+            outcomes = await loop.run_in_executor(self._writer_thread, _commit, self._writer, group)
+            for write, outcome in zip(group, outcomes, strict=True):
+                if write.answer.cancelled():  # its caller stopped waiting
+                    continue
+                if isinstance(outcome, Exception):
+                    write.answer.set_exception(outcome)
+                else:
+                    write.answer.set_result(outcome)
+        self._committing = None
 
 
-async def _unavailable_on_failure(future: asyncio.Future[T]) -> T:
+async def _unavailable_on_failure(future: Awaitable[T]) -> T:
     try:
         return await future
     except UNAVAILABLE as exc:
         raise StorageUnavailable from exc
 
 
-def _connect(_: None, path: str, lock_timeout_ms: int) -> sqlite3.Connection:
+def _item(row: Row) -> Item:
+    return Item(*msgspec.convert(row, ItemRow))
+
+
+def _items(rows: list[Row]) -> list[Item]:
+    return [Item(*row) for row in msgspec.convert(rows, list[ItemRow])]
+
+
+def _connect(path: str, lock_timeout_ms: int) -> tuple[sqlite3.Connection, sqlite3.Connection]:
+    """The writing connection, with the schema brought up to date, and the reading one."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    connection.execute(f"PRAGMA busy_timeout = {lock_timeout_ms}")
-    connection.execute("PRAGMA journal_mode = WAL")
-    connection.execute("PRAGMA synchronous = FULL")
-    _migrate(connection)
-    return connection
-
-
-def _connect_reader(_: sqlite3.Connection, path: str) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
-    connection.execute("PRAGMA query_only = ON")
-    return connection
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute(f"PRAGMA busy_timeout = {lock_timeout_ms}")
+    writer.execute("PRAGMA journal_mode = WAL")
+    writer.execute("PRAGMA synchronous = FULL")
+    _migrate(writer)
+    reader = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
+    reader.execute("PRAGMA query_only = ON")
+    return writer, reader
 
 
 def _migrate(connection: sqlite3.Connection) -> None:
@@ -253,26 +210,28 @@ def _migrate(connection: sqlite3.Connection) -> None:
             connection.execute(f"PRAGMA user_version = {number}")
 
 
-def _insert(connection: sqlite3.Connection, item: Item) -> None:
-    connection.execute(
-        INSERT_ITEM,
-        (str(item.id), item.name, item.description, item.created_at.isoformat(), item.updated_at.isoformat()),
-    )
+def _commit(connection: sqlite3.Connection, group: list[_Write]) -> list[list[Row] | Exception]:
+    """Run a group of writes in one transaction: the rows each returns, or the error it raised."""
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        outcomes = [_run(connection, write) for write in group]
+        connection.execute("COMMIT")
+    except Exception as exc:  # noqa: BLE001 - no transaction, or no commit: none of the group is stored
+        connection.rollback()  # a no-op when the transaction never began
+        return [exc] * len(group)
+    return outcomes
+
+
+def _run(connection: sqlite3.Connection, write: _Write) -> list[Row] | Exception:
+    try:
+        return connection.execute(write.sql, write.parameters).fetchall()
+    except sqlite3.Error as exc:
+        if not connection.in_transaction:  # SQLite rolled the whole group back (disk full, I/O error)
+            raise
+        return exc  # a failing statement undoes only itself; the others still commit
 
 
 def _check_writable(connection: sqlite3.Connection) -> None:
     # Reads in WAL mode never wait; what can wedge SQLite is a write lock held elsewhere, so take it.
     connection.execute("BEGIN IMMEDIATE")
     connection.execute("ROLLBACK")
-
-
-def _fetch_one(connection: sqlite3.Connection, sql: str, parameters: tuple[Any, ...]) -> JSONRow | None:
-    return connection.execute(sql, parameters).fetchone()
-
-
-def _fetch_all(connection: sqlite3.Connection, sql: str, parameters: tuple[Any, ...]) -> list[JSONRow]:
-    return connection.execute(sql, parameters).fetchall()
-
-
-def _execute(connection: sqlite3.Connection, sql: str, parameters: tuple[Any, ...]) -> int:
-    return connection.execute(sql, parameters).rowcount

@@ -49,6 +49,56 @@ async def test_a_caller_that_stops_waiting_does_not_disturb_the_others(tmp_path:
     await store.close()
 
 
+def poison(database: Path, action: str) -> None:
+    """A trigger, written behind the store's back, that fails every insert of an item named "poison"."""
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            "CREATE TRIGGER poison BEFORE INSERT ON items WHEN NEW.name = 'poison' "
+            f"BEGIN SELECT RAISE({action}, 'poisoned'); END"
+        )
+
+
+async def test_a_failing_write_does_not_fail_the_writes_committed_with_it(tmp_path: Path) -> None:
+    store = await open_store(tmp_path)
+    poison(tmp_path / "items.db", "ABORT")  # undoes the failing statement only
+    before, after = new_item("before", ""), new_item("after", "")
+
+    outcomes = await asyncio.gather(
+        store.add(before), store.add(new_item("poison", "")), store.add(after), return_exceptions=True
+    )
+
+    assert outcomes[0] is None
+    assert isinstance(outcomes[1], sqlite3.IntegrityError)
+    assert outcomes[2] is None
+    assert await store.list_after(None, 10) == [before, after]
+    await store.close()
+
+
+async def test_a_write_that_rolls_back_its_whole_group_leaves_nothing_of_it_stored(tmp_path: Path) -> None:
+    store = await open_store(tmp_path)
+    poison(tmp_path / "items.db", "ROLLBACK")  # undoes the whole transaction, as a full disk does
+    items = [new_item("before", ""), new_item("poison", ""), new_item("after", "")]
+
+    outcomes = await asyncio.gather(*(store.add(item) for item in items), return_exceptions=True)
+
+    assert all(isinstance(outcome, sqlite3.IntegrityError) for outcome in outcomes), outcomes
+    assert await store.list_after(None, 10) == []
+    await store.close()
+
+
+async def test_closing_commits_the_writes_still_waiting(tmp_path: Path) -> None:
+    store = await open_store(tmp_path)
+    items = [new_item(f"item {number}", "") for number in range(10)]
+    writes = [asyncio.create_task(store.add(item)) for item in items]
+    await asyncio.sleep(0)  # let the writes queue up
+
+    await store.close()
+
+    await asyncio.gather(*writes)
+    with sqlite3.connect(tmp_path / "items.db") as connection:
+        assert connection.execute("SELECT count(*) FROM items").fetchone() == (len(items),)
+
+
 async def test_reads_see_every_acknowledged_write_at_once(tmp_path: Path) -> None:
     # Reads use their own connection on the event loop; a write is committed before it is acknowledged.
     store = await open_store(tmp_path)

@@ -43,11 +43,18 @@ run:
     set -euo pipefail
     # Stopped by Ctrl-C or SIGTERM, the service exits 0, and just would then print a text line of its own
     # ("error: interrupted by SIGTERM"). Answering with the conventional 130 or 143 keeps every line JSON.
-    # Ctrl-C reaches the service from the terminal; a SIGTERM may have been sent to just alone.
+    # Ctrl-C reaches the service from the terminal; a SIGTERM may have been sent to just alone. More signals
+    # follow (uv and just forward theirs), and each cuts a `wait` short: wait until the service is gone.
     {{run}} python -m app &
     service=$!
-    trap 'kill -TERM $service; wait $service; exit 143' TERM
-    trap 'wait $service; exit 130' INT
+    stop() {
+        trap "" INT TERM
+        if [ "$1" = 143 ]; then kill -TERM "$service" 2>/dev/null || true; fi
+        while kill -0 "$service" 2>/dev/null; do wait "$service" || true; done
+        exit "$1"
+    }
+    trap 'stop 143' TERM
+    trap 'stop 130' INT
     wait $service
 
 # Run the service with auto-reload and readable coloured logs, for local work

@@ -79,7 +79,8 @@ class Load:
         sequence = 0
         while not stop.is_set():
             sequence += 1
-            created = await self._request(client, "POST", "/api/v1/items", {"name": f"c{number}-{sequence}"})
+            item = {"name": f"client {number}, item {sequence}", "description": ""}
+            created = await self._request(client, "POST", "/api/v1/items", item)
             if created is not None and created.status_code == 201:
                 item = created.json()
                 self.acknowledged.append(item)
@@ -90,7 +91,7 @@ class Load:
     ) -> httpx.Response | None:
         started = time.perf_counter()
         try:
-            response = await client.request(method, path, json=None if body is None else {**body, "description": ""})
+            response = await client.request(method, path, json=body)
         except httpx.TransportError:
             self.outcomes.append(Outcome(method, 0, time.perf_counter() - started))
             return None

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from app import __version__
@@ -21,7 +20,7 @@ from app.http.options import CorrectOptionsAllow
 from app.http.problems import EXCEPTION_HANDLERS
 from app.items.errors import SchemaTooNew, StorageUnavailable
 from app.items.routes import ItemController
-from app.items.store import ItemStore, open_store
+from app.items.store import open_store
 from app.observability.logs import get_logger
 from app.observability.metrics import RequestMetrics, metrics_endpoint
 from app.settings import Settings
@@ -29,12 +28,6 @@ from app.settings import Settings
 MAX_BODY_BYTES = 64 * 1024
 
 logger = get_logger("app.asgi")
-
-
-def opened_store(state: State) -> ItemStore:
-    """The item store the app opened when it started: what handlers get when they ask for `store`."""
-    store: ItemStore = state.store
-    return store
 
 
 def create_app(settings: Settings) -> RequestObserver:
@@ -79,7 +72,6 @@ def create_app(settings: Settings) -> RequestObserver:
             *([metrics_endpoint] if metrics else []),
         ],
         lifespan=[item_store],
-        dependencies={"store": Provide(opened_store, sync_to_thread=False)},
         state=State({"metrics": metrics}),
         request_class=StrictJSONRequest,
         exception_handlers=EXCEPTION_HANDLERS,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
-from litestar import Router, get
+from litestar import Request, Router, get
 
 from app import __version__
 from app.http.problems import problem_responses
-from app.items.store import Store
+from app.items.store import store_of
 
 
 class HealthStatus(msgspec.Struct, frozen=True):
@@ -29,8 +29,8 @@ async def live() -> ProbeStatus:
     return ProbeStatus("alive")
 
 
-async def ready(store: Store) -> ProbeStatus:
-    await store.ping()
+async def ready(request: Request[Any, Any, Any]) -> ProbeStatus:
+    await store_of(request).ping()
     return ProbeStatus("ready")
 
 

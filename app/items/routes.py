@@ -15,7 +15,7 @@ from litestar.params import JSONBody, Parameter
 from app.http.problems import problem_responses
 from app.items.errors import ItemNotFound
 from app.items.models import Item, ItemCreate, ItemPatch, new_item
-from app.items.store import Store
+from app.items.store import store_of
 
 ItemId = Annotated[str, Parameter(description="The item's id (a UUID).")]
 Limit = Annotated[int, Parameter(ge=1, le=500, description="How many items a page holds at most.")]
@@ -65,9 +65,9 @@ class ItemController(Controller):
         response_headers=[LOCATION_HEADER],
         responses=problem_responses(*BODY_ERRORS),
     )
-    async def create_item(self, data: JSONBody[ItemCreate], store: Store) -> Response[Item]:
+    async def create_item(self, data: JSONBody[ItemCreate], request: AnyRequest) -> Response[Item]:
         item = new_item(data.name, data.description)
-        await store.add(item)
+        await store_of(request).add(item)
         return Response(item, status_code=HTTPStatus.CREATED, headers={"Location": f"{self.path}/{item.id}"})
 
     @get(
@@ -81,12 +81,10 @@ class ItemController(Controller):
             HTTPStatus.BAD_REQUEST, HTTPStatus.UNPROCESSABLE_ENTITY, HTTPStatus.SERVICE_UNAVAILABLE
         ),
     )
-    async def list_items(
-        self, request: AnyRequest, store: Store, limit: Limit = 50, cursor: Cursor = None
-    ) -> Response[list[Item]]:
+    async def list_items(self, request: AnyRequest, limit: Limit = 50, cursor: Cursor = None) -> Response[list[Item]]:
         after = None if cursor is None else decode_cursor(cursor)
         # One more than asked tells whether another page follows without a second query.
-        items = await store.list_after(after, limit + 1)
+        items = await store_of(request).list_after(after, limit + 1)
         headers: dict[str, str] = {}
         if len(items) > limit:
             items = items[:limit]
@@ -101,8 +99,8 @@ class ItemController(Controller):
         summary="Read an item",
         responses=problem_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE),
     )
-    async def get_item(self, item_id: ItemId, store: Store) -> Item:
-        return await store.get(parse_item_id(item_id))
+    async def get_item(self, item_id: ItemId, request: AnyRequest) -> Item:
+        return await store_of(request).get(parse_item_id(item_id))
 
     @put(
         "/{item_id:str}",
@@ -110,8 +108,10 @@ class ItemController(Controller):
         summary="Replace an item",
         responses=problem_responses(HTTPStatus.NOT_FOUND, *BODY_ERRORS),
     )
-    async def replace_item(self, item_id: ItemId, data: JSONBody[ItemCreate], store: Store) -> Item:
-        return await store.update(parse_item_id(item_id), ItemPatch(name=data.name, description=data.description))
+    async def replace_item(self, item_id: ItemId, data: JSONBody[ItemCreate], request: AnyRequest) -> Item:
+        return await store_of(request).update(
+            parse_item_id(item_id), ItemPatch(name=data.name, description=data.description)
+        )
 
     @patch(
         "/{item_id:str}",
@@ -119,8 +119,8 @@ class ItemController(Controller):
         summary="Update some fields of an item",
         responses=problem_responses(HTTPStatus.NOT_FOUND, *BODY_ERRORS),
     )
-    async def update_item(self, item_id: ItemId, data: JSONBody[ItemPatch], store: Store) -> Item:
-        return await store.update(parse_item_id(item_id), data)
+    async def update_item(self, item_id: ItemId, data: JSONBody[ItemPatch], request: AnyRequest) -> Item:
+        return await store_of(request).update(parse_item_id(item_id), data)
 
     @delete(
         "/{item_id:str}",
@@ -128,8 +128,8 @@ class ItemController(Controller):
         summary="Delete an item",
         responses=problem_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE),
     )
-    async def delete_item(self, item_id: ItemId, store: Store) -> None:
-        await store.delete(parse_item_id(item_id))
+    async def delete_item(self, item_id: ItemId, request: AnyRequest) -> None:
+        await store_of(request).delete(parse_item_id(item_id))
 
 
 def parse_item_id(raw: str) -> UUID:

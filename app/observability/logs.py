@@ -14,12 +14,13 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
 import msgspec
 import structlog
-from structlog.typing import Processor
+from structlog.typing import EventDict, Processor
 
 from app.settings import LogFormat, LogLevel
 
@@ -40,6 +41,18 @@ def _to_bytes(_logger: Any, _method: str, line: Any) -> Any:
     return str(line).encode()
 
 
+def rfc3339(moment: datetime) -> str:
+    """`moment` (in UTC) as RFC 3339 with six fraction digits, zeros included, so that timestamps sort as text."""
+    return moment.isoformat(timespec="microseconds").removesuffix("+00:00") + "Z"
+
+
+def add_timestamp(_logger: Any, _method: str, event: EventDict) -> EventDict:
+    # structlog's TimeStamper drops the fraction when it is zero (fmt="iso"), or formats with strftime,
+    # the slowest step of the access line (tests/bench/README.md).
+    event["timestamp"] = rfc3339(datetime.now(UTC))
+    return event
+
+
 def get_logger(name: str) -> Any:
     """A logger whose records carry `logger=name`. Safe to call at import time."""
     return structlog.get_logger(name)
@@ -56,7 +69,7 @@ def configure_logging(level: LogLevel, log_format: LogFormat) -> None:
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="%Y-%m-%dT%H:%M:%S.%fZ", utc=True),
+        add_timestamp,
     ]
     if log_format == "json":
         # No local variables in tracebacks: they hold headers, secrets and request data.

@@ -6,6 +6,11 @@ import json
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
+
+import pytest
+
+from app.observability.logs import rfc3339
 
 
 def run_python(code: str) -> tuple[int, list[dict[str, object]]]:
@@ -122,3 +127,15 @@ def test_an_access_line_is_not_lost_when_the_process_is_killed_right_after_the_r
 
     assert code == -signal.SIGKILL
     assert [record["path"] for record in records] == ["/last"]
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (datetime(2026, 11, 29, 17, 5, 9, 123456, tzinfo=UTC), "2026-11-29T17:05:09.123456Z"),
+        # structlog's TimeStamper(fmt="iso") writes "2026-01-02T03:04:05Z" here, which sorts after ".000001Z".
+        (datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), "2026-01-02T03:04:05.000000Z"),
+    ],
+)
+def test_timestamps_always_have_six_fraction_digits_so_they_sort_as_text(moment: datetime, expected: str) -> None:
+    assert rfc3339(moment) == expected

@@ -203,6 +203,12 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
         Target("baseline", [*uvicorn, "--log-level", "warning", "tests.bench.baseline:app"], {}),
         Target("litestar", [*uvicorn, "--log-level", "warning", "tests.bench.framework:app"], {}),
         Target("sqlite", service, {**production, "DATABASE_URL": f"sqlite:///{workdir / 'items.db'}"}),
+        # What the access line costs: the one difference from "sqlite" (judged by no floor).
+        Target(
+            "no-access",
+            service,
+            {**production, "ACCESS_LOG": "false", "DATABASE_URL": f"sqlite:///{workdir / 'quiet.db'}"},
+        ),
     ]
     if postgres := os.environ.get("TEST_DATABASE_URL"):
         subprocess.run([sys.executable, "-c", RESET_POSTGRES, postgres], check=True)
@@ -210,7 +216,8 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
 
     print(f"Benchmark: {arguments.rounds} rounds of {arguments.duration} s, {arguments.connections} connections,")
     print(f"servers on CPU 0 and wrk on CPU 1: {TWO_CPUS}. Logs in {workdir}.")
-    print("Targets: the raw ASGI baseline, the endpoints written plainly in Litestar, the service on each database.")
+    print("Targets: the raw ASGI baseline, the endpoints written plainly in Litestar, the service on each database,")
+    print("and the service on SQLite without access lines.")
     try:
         for target in targets:
             target.start(workdir / f"{target.name}.log")

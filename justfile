@@ -15,7 +15,8 @@ export PYTHONDONTWRITEBYTECODE := ""
 engine := env("CONTAINER_ENGINE", `command -v podman >/dev/null 2>&1 && echo podman || echo docker`)
 # Registries want lower case; GitHub's owner/repository names may not be.
 image_name := lowercase(env("IMAGE", "ghcr.io/example-org/items-service"))
-default_base := "docker.io/library/python:3.11-slim-bookworm"
+# The Containerfile's default base, defined there only (where Renovate keeps it current).
+default_base := shell("sed -n 's/^ARG BASE_IMAGE=//p' \"$1\"", justfile_directory() / "Containerfile")
 local_base := "localhost/python-base:3.11-bookworm"
 # The host's CA bundle, passed to builds as a secret where PyPI is reached through a TLS-inspecting proxy.
 ca_bundle := env("CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")

@@ -55,11 +55,17 @@ def recipes_called() -> set[str]:
     return called
 
 
-def justfile_recipes() -> set[str]:
+def just_executable() -> str:
     # rust-just is in the dev dependency group, beside this interpreter, whether or not .venv is on PATH.
     just = shutil.which("just", path=str(Path(sys.executable).parent))
     assert just is not None
-    summary = subprocess.run([just, "--summary"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return just
+
+
+def justfile_recipes() -> set[str]:
+    summary = subprocess.run(
+        [just_executable(), "--summary"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
     return set(summary.split())
 
 
@@ -121,3 +127,16 @@ def test_the_release_workflow_uses_no_cache() -> None:
     for step in steps(ROOT / "ci" / "release.yml"):
         assert step.get("with", {}).get("enable-cache", False) is False
         assert "cache" not in step.get("uses", "")
+
+
+def test_ci_install_installs_every_template(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "ci", tmp_path / "ci")
+    for name in ("justfile", "Containerfile"):
+        shutil.copy(ROOT / name, tmp_path)
+
+    subprocess.run([just_executable(), "ci-install"], cwd=tmp_path, capture_output=True, check=True)
+
+    installed = {path.relative_to(tmp_path): path.read_text() for path in (tmp_path / ".github").rglob("*.*")}
+    expected = {Path(".github/workflows", workflow.name): workflow.read_text() for workflow in WORKFLOWS}
+    expected[Path(".github/renovate.json")] = (ROOT / "ci" / "renovate.json").read_text()
+    assert installed == expected

@@ -62,6 +62,10 @@ run:
 dev:
     @LOG_FORMAT="${LOG_FORMAT:-console}" {{run}} python -m app --reload
 
+# Install the git hooks (.pre-commit-config.yaml): every commit runs `just fmt` and `just lint`, as CI does
+hooks:
+    {{run}} pre-commit install
+
 # Format the code and apply safe lint fixes
 fmt:
     {{run}} ruff format .
@@ -174,13 +178,14 @@ fuzz examples="300":
         echo "The service logged errors while fuzzed:"; grep '"level":"error"' "$workdir/service.log"; exit 1
     fi
 
-# Audit the templates in ci/ offline: zizmor (every severity), the workflow and Renovate schemas, drift
+# Audit the templates in ci/ offline: zizmor (every severity), the workflow and Renovate schemas, the hooks, drift
 lint-ci:
     #!/usr/bin/env bash
     set -euo pipefail
     {{run}} zizmor --offline --persona=pedantic ci/*.yml
     {{run}} check-jsonschema --builtin-schema vendor.github-workflows ci/*.yml
     {{run}} check-jsonschema --builtin-schema vendor.renovate ci/renovate.json
+    {{run}} pre-commit validate-config .pre-commit-config.yaml
     {{just_executable()}} ci-templates | while read -r template installed; do
         [ -f "$installed" ] || continue
         diff -u "$template" "$installed" || { echo "$installed has drifted from $template: run just ci-install"; exit 1; }

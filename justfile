@@ -15,7 +15,8 @@ export PYTHONDONTWRITEBYTECODE := ""
 engine := env("CONTAINER_ENGINE", `command -v podman >/dev/null 2>&1 && echo podman || echo docker`)
 # Registries want lower case; GitHub's owner/repository names may not be.
 image_name := lowercase(env("IMAGE", "ghcr.io/example-org/items-service"))
-default_base := "docker.io/library/python:3.11-slim-bookworm"
+# The Containerfile's default base, defined there only (where Renovate keeps it current).
+default_base := shell("sed -n 's/^ARG BASE_IMAGE=//p' \"$1\"", justfile_directory() / "Containerfile")
 local_base := "localhost/python-base:3.11-bookworm"
 # The host's CA bundle, passed to builds as a secret where PyPI is reached through a TLS-inspecting proxy.
 ca_bundle := env("CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
@@ -60,6 +61,10 @@ run:
 # Run the service with auto-reload and readable coloured logs, for local work
 dev:
     @LOG_FORMAT="${LOG_FORMAT:-console}" {{run}} python -m app --reload
+
+# Install the git hooks (.pre-commit-config.yaml): every commit runs `just fmt` and `just lint`, as CI does
+hooks:
+    {{run}} pre-commit install
 
 # Format the code and apply safe lint fixes
 fmt:
@@ -173,19 +178,18 @@ fuzz examples="300":
         echo "The service logged errors while fuzzed:"; grep '"level":"error"' "$workdir/service.log"; exit 1
     fi
 
-# Audit the workflow templates in ci/: zizmor (offline, every severity), the workflow schema, drift
+# Audit the templates in ci/ offline: zizmor (every severity), the workflow and Renovate schemas, the hooks, drift
 lint-ci:
     #!/usr/bin/env bash
     set -euo pipefail
     {{run}} zizmor --offline --persona=pedantic ci/*.yml
     {{run}} check-jsonschema --builtin-schema vendor.github-workflows ci/*.yml
-    if [ -d .github/workflows ]; then
-        for template in ci/*.yml; do
-            installed=".github/workflows/$(basename "$template")"
-            [ -f "$installed" ] || continue
-            diff -u "$template" "$installed" || { echo "$installed has drifted from $template: run just ci-install"; exit 1; }
-        done
-    fi
+    {{run}} check-jsonschema --builtin-schema vendor.renovate ci/renovate.json
+    {{run}} pre-commit validate-config .pre-commit-config.yaml
+    {{just_executable()}} ci-templates | while read -r template installed; do
+        [ -f "$installed" ] || continue
+        diff -u "$template" "$installed" || { echo "$installed has drifted from $template: run just ci-install"; exit 1; }
+    done
 
 # Validate the deployment files (ci/deploy/) offline: Kubernetes schemas, checkov, promtool, dashboard, Compose, nginx
 lint-deploy:
@@ -223,11 +227,23 @@ lint-deploy:
     "${sudo[@]}" nginx -t -q -c "$workdir/nginx/nginx.conf" -g "pid $workdir/nginx/nginx.pid;"
     echo "ci/deploy/nginx/nginx.conf: valid"
 
-# Install the workflow templates from ci/ into .github/workflows/ of this checkout
+# Install the templates from ci/ into .github/ of this checkout: the workflows, and Renovate's configuration
 ci-install:
-    mkdir -p .github/workflows
-    cp ci/ci.yml ci/cd.yml ci/release.yml .github/workflows/
-    @echo "Installed ci/*.yml into .github/workflows/"
+    #!/usr/bin/env bash
+    set -euo pipefail
+    {{just_executable()}} ci-templates | while read -r template installed; do
+        mkdir -p "$(dirname "$installed")"
+        cp "$template" "$installed"
+        echo "Installed $template as $installed"
+    done
+
+# Each template in ci/ and where `just ci-install` installs it, a pair a line
+[private]
+ci-templates:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    for workflow in ci/*.yml; do echo "$workflow .github/workflows/${workflow#ci/}"; done
+    echo "ci/renovate.json .github/renovate.json"
 
 # Tag the built image as sha-COMMIT and any TAGS, push them, and report the digest (GITHUB_OUTPUT too)
 push *tags:

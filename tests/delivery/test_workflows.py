@@ -16,16 +16,21 @@ ROOT = Path(__file__).parents[2]
 WORKFLOWS = sorted((ROOT / "ci").glob("*.yml"))
 JUST_STEP = re.compile(r"^just (?P<recipe>[a-z][a-z0-9-]*)(?: [^\n]*)?$")
 PINNED_ACTION = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
-# The only third-party actions allowed: check-out, tool set-up, login, uploads, attestation, the gate.
+# The only third-party actions allowed: check-out, tool set-up, login, uploads, attestation, the gate, and the
+# scanners that have no command line of their own (CodeQL, dependency review, Scorecard).
 ALLOWED_ACTIONS = {
     "actions/checkout",
     "astral-sh/setup-uv",
     "extractions/setup-just",
     "docker/login-action",
     "actions/upload-artifact",
+    "github/codeql-action/init",
+    "github/codeql-action/analyze",
     "github/codeql-action/upload-sarif",
     "actions/attest-build-provenance",
     "re-actors/alls-green",
+    "actions/dependency-review-action",
+    "ossf/scorecard-action",
 }
 # Recipes that need GitHub or a registry, so .ci/run cannot run them.
 ONLINE_ONLY = {
@@ -55,16 +60,46 @@ def recipes_called() -> set[str]:
     return called
 
 
-def justfile_recipes() -> set[str]:
+def just_executable() -> str:
     # rust-just is in the dev dependency group, beside this interpreter, whether or not .venv is on PATH.
     just = shutil.which("just", path=str(Path(sys.executable).parent))
     assert just is not None
-    summary = subprocess.run([just, "--summary"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return just
+
+
+def justfile_recipes() -> set[str]:
+    summary = subprocess.run(
+        [just_executable(), "--summary"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
     return set(summary.split())
 
 
-def test_there_are_ci_cd_and_release_workflows() -> None:
-    assert [workflow.name for workflow in WORKFLOWS] == ["cd.yml", "ci.yml", "release.yml"]
+def triggers(workflow: str) -> dict[str, Any]:
+    # YAML 1.1 reads the key `on` as true.
+    loaded: dict[object, Any] = yaml.safe_load((ROOT / "ci" / workflow).read_text())
+    found: dict[str, Any] = loaded[True]
+    return found
+
+
+def job_steps(workflow: str, job: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = load(ROOT / "ci" / workflow)["jobs"][job]["steps"]
+    return found
+
+
+def step_using(workflow_steps: list[dict[str, Any]], action: str) -> dict[str, Any]:
+    [step] = [step for step in workflow_steps if step.get("uses", "").startswith(f"{action}@")]
+    return step
+
+
+def test_there_are_the_delivery_and_the_scanning_workflows() -> None:
+    assert [workflow.name for workflow in WORKFLOWS] == [
+        "cd.yml",
+        "ci.yml",
+        "codeql.yml",
+        "dependency-review.yml",
+        "release.yml",
+        "scorecard.yml",
+    ]
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
@@ -121,3 +156,83 @@ def test_the_release_workflow_uses_no_cache() -> None:
     for step in steps(ROOT / "ci" / "release.yml"):
         assert step.get("with", {}).get("enable-cache", False) is False
         assert "cache" not in step.get("uses", "")
+
+
+def test_each_action_repository_is_pinned_to_one_commit_and_version_across_the_templates() -> None:
+    pins: dict[str, set[str]] = {}
+    for workflow in WORKFLOWS:
+        for match in re.finditer(r"uses: ([\w.-]+/[\w.-]+)[\w./-]*@([0-9a-f]{40} # v[\w.]+)", workflow.read_text()):
+            pins.setdefault(match[1], set()).add(match[2])
+
+    assert "github/codeql-action" in pins
+    assert {action: pin for action, pin in pins.items() if len(pin) > 1} == {}
+
+
+def test_codeql_analyses_the_python_code_on_push_pull_request_and_every_week() -> None:
+    definition = load(ROOT / "ci" / "codeql.yml")
+    on = triggers("codeql.yml")
+    init = step_using(job_steps("codeql.yml", "analyze"), "github/codeql-action/init")
+
+    assert set(on) == {"push", "pull_request", "schedule"}
+    assert on["push"]["branches"] == on["pull_request"]["branches"] == ["main", "develop"]
+    assert len(on["schedule"]) == 1
+    assert init["with"]["languages"] == "python"
+    assert init["with"]["build-mode"] == "none"
+    assert step_using(job_steps("codeql.yml", "analyze"), "github/codeql-action/analyze")
+    assert definition["jobs"]["analyze"]["permissions"]["security-events"] == "write"
+
+
+def test_dependency_review_fails_a_pull_request_that_adds_a_high_severity_vulnerability() -> None:
+    definition = load(ROOT / "ci" / "dependency-review.yml")
+    review = step_using(job_steps("dependency-review.yml", "review"), "actions/dependency-review-action")
+
+    assert set(triggers("dependency-review.yml")) == {"pull_request"}
+    assert review["with"]["fail-on-severity"] == "high"
+    assert set(review["with"]["fail-on-scopes"].replace(" ", "").split(",")) == {"runtime", "development", "unknown"}
+    assert definition["jobs"]["review"]["permissions"] == {"contents": "read"}
+
+
+def test_scorecard_publishes_its_results_and_uploads_them_to_code_scanning() -> None:
+    definition = load(ROOT / "ci" / "scorecard.yml")
+    analysis_steps = job_steps("scorecard.yml", "analysis")
+    scorecard = step_using(analysis_steps, "ossf/scorecard-action")
+    upload = step_using(analysis_steps, "github/codeql-action/upload-sarif")
+
+    assert set(triggers("scorecard.yml")) == {"push", "schedule", "branch_protection_rule"}
+    assert scorecard["with"]["publish_results"] is True
+    assert scorecard["with"]["results_format"] == "sarif"
+    assert upload["with"]["sarif_file"] == scorecard["with"]["results_file"]
+    assert definition["jobs"]["analysis"]["permissions"]["id-token"] == "write"
+
+
+def test_scorecard_keeps_to_the_restrictions_on_workflows_that_publish() -> None:
+    # Scorecard's API refuses results from a workflow with workflow-level env, defaults or write permissions,
+    # or a job that runs anything but these actions.
+    definition = load(ROOT / "ci" / "scorecard.yml")
+    allowed = {
+        "actions/checkout",
+        "ossf/scorecard-action",
+        "actions/upload-artifact",
+        "github/codeql-action/upload-sarif",
+    }
+
+    assert "env" not in definition
+    assert "defaults" not in definition
+    assert definition["permissions"] == {}
+    for job in definition["jobs"].values():
+        assert "container" not in job
+        assert "services" not in job
+        assert {step["uses"].split("@")[0] for step in job["steps"]} <= allowed
+
+
+def test_ci_install_installs_every_template(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "ci", tmp_path / "ci")
+    for name in ("justfile", "Containerfile"):
+        shutil.copy(ROOT / name, tmp_path)
+
+    subprocess.run([just_executable(), "ci-install"], cwd=tmp_path, capture_output=True, check=True)
+
+    installed = {path.relative_to(tmp_path): path.read_text() for path in (tmp_path / ".github").rglob("*.*")}
+    expected = {Path(".github/workflows", workflow.name): workflow.read_text() for workflow in WORKFLOWS}
+    expected[Path(".github/renovate.json")] = (ROOT / "ci" / "renovate.json").read_text()
+    assert installed == expected

@@ -89,6 +89,17 @@ test *pytest_args: browser
     {{run}} coverage xml --quiet --fail-under=0
     {{run}} coverage report
 
+# Install PACKAGE from Debian's or Ubuntu's packages where PROGRAM is missing, through sudo where not root
+[private]
+apt-install program package:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    command -v "{{program}}" >/dev/null && exit 0
+    sudo=(); [ "$(id -u)" = 0 ] || sudo=(sudo)
+    echo "Installing {{package}} from the system's packages (for {{program}})"
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "{{package}}" >/dev/null
+
 # Install Chromium for the docs page's browser test, where it is missing and Debian's apt-get can (as root)
 browser:
     #!/usr/bin/env bash
@@ -122,10 +133,9 @@ image *build_args:
     echo "Built {{image_name}}:$version and {{image_name}}:sha-${revision:0:7}"
 
 # Build a local Python base image from Debian's packages, for machines without a container registry
-base-image tag=local_base:
+base-image tag=local_base: (apt-install "mmdebstrap" "mmdebstrap")
     #!/usr/bin/env bash
     set -euo pipefail
-    command -v mmdebstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq mmdebstrap; }
     archive=$(mktemp --suffix=.tar)
     trap 'rm -f "$archive"' EXIT
     mmdebstrap --quiet --variant=minbase \
@@ -192,18 +202,10 @@ lint-ci:
     done
 
 # Validate the deployment files (ci/deploy/) offline: Kubernetes schemas, checkov, promtool, dashboard, Compose, nginx
-lint-deploy:
+lint-deploy: (apt-install "promtool" "prometheus") (apt-install "nginx" "nginx")
     #!/usr/bin/env bash
     set -euo pipefail
-    # promtool (in Debian's and Ubuntu's prometheus package) and nginx where missing, through sudo where not root.
     sudo=(); [ "$(id -u)" = 0 ] || sudo=(sudo)
-    missing=()
-    command -v promtool >/dev/null || missing+=(prometheus)
-    command -v nginx >/dev/null || missing+=(nginx)
-    if [ ${#missing[@]} -gt 0 ]; then
-        "${sudo[@]}" apt-get update -qq
-        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-    fi
     workdir=$(mktemp -d)
     trap 'rm -rf "$workdir"' EXIT
     for overlay in staging production; do
@@ -384,16 +386,14 @@ undeploy:
     @{{engine}} rm --force --time 10 {{staging}}
 
 # Prove two replicas on one PostgreSQL behind nginx, scraped by Prometheus: rolling restart, crash, metrics, traces
-replicas:
+replicas: (apt-install "nginx" "nginx") (apt-install "prometheus" "prometheus")
     @{{run}} python -m tests.replicas
 
 # Start the whole stack locally (ci/deploy/compose.yaml): two replicas, PostgreSQL, nginx, Prometheus, Grafana
 up: image
     #!/usr/bin/env bash
     set -euo pipefail
-    if [ "{{compose}}" = podman-compose ] && ! command -v podman-compose >/dev/null; then
-        apt-get update -qq && apt-get install -y -qq podman-compose
-    fi
+    if [ "{{compose}}" = podman-compose ]; then {{just_executable()}} apt-install podman-compose podman-compose; fi
     IMAGE="{{image_name}}" VERSION="$({{uv}} version --short)" {{compose}} --file ci/deploy/compose.yaml up --detach
     echo "The API: http://127.0.0.1:${LB_PORT:-8000} (nginx), Prometheus: http://127.0.0.1:9090, Grafana: http://127.0.0.1:3000"
 
@@ -402,8 +402,5 @@ down *options:
     {{compose}} --file ci/deploy/compose.yaml down {{options}}
 
 # Benchmark the service against a raw ASGI baseline with wrk (medians of interleaved rounds)
-bench *arguments:
-    #!/usr/bin/env bash
-    set -euo pipefail
-    command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-    {{run}} python -m tests.bench.bench {{arguments}}
+bench *arguments: (apt-install "wrk" "wrk")
+    @{{run}} python -m tests.bench.bench {{arguments}}

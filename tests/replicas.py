@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import secrets
 import shutil
 import signal
@@ -350,16 +349,12 @@ def correlation(replicas: list[Replica], nginx: Nginx) -> Result:
     return Result("correlation", outcomes, promises)
 
 
-def install(program: str, package: str) -> None:
-    if shutil.which(program) is None:
-        subprocess.run(["apt-get", "update", "-qq"], check=True)
-        environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, env=environment)
-
-
 def main() -> int:
-    install("nginx", "nginx")
-    install("prometheus", "prometheus")
+    # `just replicas` installs them where they are missing.
+    for program in ("nginx", "prometheus"):
+        if shutil.which(program) is None:
+            print(f"{program} is not installed: run `just replicas`, which installs it")
+            return 1
     workdir = Path(tempfile.mkdtemp(prefix="items-replicas-"))
     print(f"Two replicas on PostgreSQL behind nginx, scraped by Prometheus; logs in {workdir}")
     results: list[Result] = []

@@ -401,6 +401,6 @@ up: image
 down *options:
     {{compose}} --file ci/deploy/compose.yaml down {{options}}
 
-# Benchmark the service against a raw ASGI baseline with wrk (medians of interleaved rounds)
+# Benchmark the service against plain Litestar and a raw ASGI baseline with wrk (medians of interleaved rounds)
 bench *arguments: (apt-install "wrk" "wrk")
     @{{run}} python -m tests.bench.bench {{arguments}}

@@ -1,13 +1,14 @@
-"""`just bench`: the service against the raw ASGI baseline, under wrk, interleaved rounds, medians.
+"""`just bench`: the service against plain Litestar and a raw ASGI baseline, under wrk, interleaved rounds, medians.
 
     python -m tests.bench.bench [--rounds 3] [--duration 5] [--connections 64] [--output bench.json]
 
 The service runs as in production (JSON access lines to a file, metrics on, one uvicorn worker);
 the raw ASGI baseline (tests/bench/baseline.py) and the same endpoints written plainly in Litestar
 (tests/bench/framework.py: the framework's own cost, nothing of the service's) run under the same
-uvicorn. Servers are pinned to CPU 0 and wrk to CPU 1 where there are two. Item scenarios run on
-SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set. A benchmark, not a test: it reports
-and compares, it asserts nothing.
+uvicorn, and so does the service with its access line off. Servers are pinned to CPU 0 and wrk to
+CPU 1 where there are two. Item scenarios run on SQLite, and on PostgreSQL too when TEST_DATABASE_URL
+is set. A benchmark, not a test: it reports and compares against the floors of tests/bench/README.md,
+it asserts nothing.
 """
 
 from __future__ import annotations

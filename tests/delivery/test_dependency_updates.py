@@ -6,15 +6,12 @@ import json
 import re
 import subprocess
 import tomllib
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from packaging.specifiers import SpecifierSet
 
-ROOT = Path(__file__).parents[2]
-TEMPLATES = sorted((ROOT / "ci").glob("*.yml"))
+from tests.delivery.ci_files import ROOT, WORKFLOWS, steps, uses
 
 
 def renovate() -> dict[str, Any]:
@@ -39,12 +36,7 @@ def repository_files() -> list[str]:
 
 
 def template_steps_using(action: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    for template in TEMPLATES:
-        jobs: dict[str, dict[str, Any]] = yaml.safe_load(template.read_text())["jobs"]
-        for job in jobs.values():
-            found += [step for step in job.get("steps", []) if step.get("uses", "").startswith(f"{action}@")]
-    return found
+    return [step for workflow in WORKFLOWS for step in steps(workflow) if uses(step, action)]
 
 
 def locked_version(package: str) -> str:
@@ -56,7 +48,7 @@ def locked_version(package: str) -> str:
 def test_the_actions_are_updated_in_the_templates_as_in_their_installed_copies() -> None:
     patterns = [python_regex(pattern) for pattern in renovate()["github-actions"]["managerFilePatterns"]]
 
-    for template in TEMPLATES:
+    for template in WORKFLOWS:
         path = template.relative_to(ROOT).as_posix()
         assert any(pattern.search(path) for pattern in patterns), f"Renovate does not update {path}"
 

@@ -10,16 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.delivery.test_workflows import just_executable, justfile_recipes
+from tests.delivery.ci_files import ROOT, just_executable, justfile_recipes, load
 from tests.service import uv_executable
-
-ROOT = Path(__file__).parents[2]
 
 
 def hooks() -> list[dict[str, Any]]:
-    config: dict[str, Any] = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    config = load(ROOT / ".pre-commit-config.yaml")
     return [hook | {"repo": repo["repo"]} for repo in config["repos"] for hook in repo["hooks"]]
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import sqlite_url
 from tests.service import Service, free_port, uv_executable, wait_until_live
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +24,7 @@ def test_just_run_writes_only_json_lines_and_stops_cleanly(
     tmp_path: Path, stop_signal: signal.Signals, exit_code: int
 ) -> None:
     port = free_port()
-    environment = {**os.environ, "PORT": str(port), "DATABASE_URL": f"sqlite:///{tmp_path / 'items.db'}"}
+    environment = {**os.environ, "PORT": str(port), "DATABASE_URL": sqlite_url(tmp_path)}
     log_path = tmp_path / "log"
     with log_path.open("wb") as log:
         # A session of its own: the signal goes to the whole chain (uv, just, the recipe, uv, python), as a

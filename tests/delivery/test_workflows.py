@@ -5,15 +5,13 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).parents[2]
-WORKFLOWS = sorted((ROOT / "ci").glob("*.yml"))
+from tests.delivery.ci_files import ROOT, WORKFLOWS, just_executable, justfile_recipes, load, step_using, steps
+
 JUST_STEP = re.compile(r"^just (?P<recipe>[a-z][a-z0-9-]*)(?: [^\n]*)?$")
 PINNED_ACTION = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 # The only third-party actions allowed: check-out, tool set-up, login, uploads, attestation, the gate, and the
@@ -41,16 +39,6 @@ ONLINE_ONLY = {
 }
 
 
-def load(workflow: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(workflow.read_text())
-    return loaded
-
-
-def steps(workflow: Path) -> list[dict[str, Any]]:
-    jobs: dict[str, dict[str, Any]] = load(workflow)["jobs"]
-    return [step for job in jobs.values() for step in job.get("steps", [])]
-
-
 def recipes_called() -> set[str]:
     called: set[str] = set()
     for workflow in WORKFLOWS:
@@ -60,35 +48,14 @@ def recipes_called() -> set[str]:
     return called
 
 
-def just_executable() -> str:
-    # rust-just is in the dev dependency group, beside this interpreter, whether or not .venv is on PATH.
-    just = shutil.which("just", path=str(Path(sys.executable).parent))
-    assert just is not None
-    return just
-
-
-def justfile_recipes() -> set[str]:
-    summary = subprocess.run(
-        [just_executable(), "--summary"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout
-    return set(summary.split())
-
-
 def triggers(workflow: str) -> dict[str, Any]:
-    # YAML 1.1 reads the key `on` as true.
-    loaded: dict[object, Any] = yaml.safe_load((ROOT / "ci" / workflow).read_text())
-    found: dict[str, Any] = loaded[True]
+    found: dict[str, Any] = load(ROOT / "ci" / workflow)[True]
     return found
 
 
 def job_steps(workflow: str, job: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = load(ROOT / "ci" / workflow)["jobs"][job]["steps"]
     return found
-
-
-def step_using(workflow_steps: list[dict[str, Any]], action: str) -> dict[str, Any]:
-    [step] = [step for step in workflow_steps if step.get("uses", "").startswith(f"{action}@")]
-    return step
 
 
 def test_there_are_the_delivery_and_the_scanning_workflows() -> None:
@@ -115,6 +82,15 @@ def test_every_run_step_is_one_just_recipe_and_every_other_step_a_pinned_allowed
             assert PINNED_ACTION.match(uses), f"{uses} is not pinned to a full commit"
             assert uses.split("@", maxsplit=1)[0] in ALLOWED_ACTIONS, f"{uses} is not an allowed kind of action"
             assert re.search(re.escape(uses) + r" # v\d", text), f"{uses} has no version comment"
+
+
+def test_every_called_workflow_is_a_template_installed_beside_the_caller() -> None:
+    # GitHub reads a workflow of the same repository only as ./.github/workflows/NAME; anything else fails the caller.
+    called = [job["uses"] for workflow in WORKFLOWS for job in load(workflow)["jobs"].values() if "uses" in job]
+    templates = {f"./.github/workflows/{workflow.name}" for workflow in WORKFLOWS}
+
+    assert called, "no workflow calls another"
+    assert set(called) <= templates
 
 
 def test_every_recipe_the_workflows_call_exists() -> None:
@@ -178,7 +154,7 @@ def test_codeql_analyses_the_python_code_on_push_pull_request_and_every_week() -
     assert len(on["schedule"]) == 1
     assert init["with"]["languages"] == "python"
     assert init["with"]["build-mode"] == "none"
-    assert step_using(job_steps("codeql.yml", "analyze"), "github/codeql-action/analyze")
+    step_using(job_steps("codeql.yml", "analyze"), "github/codeql-action/analyze")  # exactly one, or it raises
     assert definition["jobs"]["analyze"]["permissions"]["security-events"] == "write"
 
 

@@ -22,6 +22,13 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'items.db'}"
 
 
+async def start_and_stop(database_url: str, **environ: str) -> None:
+    """Start the app on `database_url` (opening and migrating its store), then stop it."""
+    settings = Settings.from_environ({"DATABASE_URL": database_url, **environ})
+    async with AsyncTestClient(app=create_app(settings)):
+        pass
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """A PostgreSQL server for the session: TEST_DATABASE_URL's, or else a throw-away one started here."""

@@ -11,10 +11,9 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 
-from app.asgi import create_app
 from app.settings import Settings
+from tests.conftest import start_and_stop
 from tests.service import launch, running_service
 
 
@@ -110,7 +109,7 @@ def test_help_lists_the_reload_flag() -> None:
 async def migrated_by_a_newer_release(database_url: str, version: int, *, expand_only: bool = False) -> None:
     """Record schema `version` as a future release would, beyond the migrations this one knows."""
     if database_url.startswith("sqlite:"):
-        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:
+        with sqlite3.connect(Settings.from_environ({"DATABASE_URL": database_url}).database.sqlite_path) as connection:
             connection.execute(f"PRAGMA user_version = {version}")
         return
     await start_and_stop(database_url)  # this release's own migrations first, as on a real upgrade
@@ -121,11 +120,6 @@ async def migrated_by_a_newer_release(database_url: str, version: int, *, expand
         )
     finally:
         await connection.close()
-
-
-async def start_and_stop(database_url: str) -> None:
-    async with AsyncTestClient(app=create_app(Settings.from_environ({"DATABASE_URL": database_url}))):
-        pass
 
 
 async def test_a_database_migrated_by_a_newer_release_stops_start_up_with_a_clear_message(

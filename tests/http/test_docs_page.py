@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from app.http.docs_page import ASSETS_PATH
-from tests.conftest import Client
-from tests.http.test_observe import labels, samples
+from tests.conftest import Client, sqlite_url
+from tests.metrics import labels, samples
 from tests.service import running_service
 
 # Debian's package, which `just test` installs where it can; Google's build where that is what a machine has.
@@ -62,7 +62,7 @@ def rendered_dom(url: str, profile: Path) -> str:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on PATH: install it (`apt-get install chromium` on Debian)")
 def test_the_docs_page_renders_the_operations_without_any_other_host(tmp_path: Path) -> None:
-    with running_service({"DATABASE_URL": f"sqlite:///{tmp_path / 'items.db'}"}, tmp_path / "service.log") as service:
+    with running_service({"DATABASE_URL": sqlite_url(tmp_path)}, tmp_path / "service.log") as service:
         dom = rendered_dom(f"{service.url}/schema", tmp_path / "chromium-profile")
 
     assert "Create an item" in dom, dom

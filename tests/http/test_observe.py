@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 from litestar.testing import AsyncTestClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from app.asgi import create_app
 from app.http.observe import request_id_from, trace_id_from
 from app.observability.metrics import RequestMetrics
 from app.settings import Settings
 from tests.conftest import Client, sqlite_url
+from tests.metrics import labels, samples
 
 
 @pytest.mark.parametrize("incoming", [b"abc", b"A-Za-z0-9._-", b"x" * 128, b"0"])
@@ -92,19 +92,6 @@ async def test_access_lines_give_the_status_as_a_number(
 
     lines = [line for line in capsys.readouterr().out.splitlines() if " route=/api/v1/" in line]
     assert [line.split(" status=")[1].split()[0] for line in lines] == ["201", "200"]
-
-
-def samples(exposition: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    """Every sample of a Prometheus text exposition, parsed by prometheus_client's own parser."""
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(exposition)
-        for sample in family.samples
-    }
-
-
-def labels(method: str, route: str, status: str, **extra: str) -> frozenset[tuple[str, str]]:
-    return frozenset({"method": method, "route": route, "status": status, **extra}.items())
 
 
 async def test_metrics_count_requests_by_method_route_template_and_status(sqlite_client: Client) -> None:

@@ -6,17 +6,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from litestar.testing import AsyncTestClient
 
-from app.asgi import create_app
 from app.items.errors import StorageUnavailable
-from app.settings import Settings
+from tests.conftest import start_and_stop
 
 
 async def start(database_url: str) -> None:
-    settings = Settings.from_environ({"DATABASE_URL": database_url, "DATABASE_CONNECT_TIMEOUT": "0.3"})
-    async with AsyncTestClient(app=create_app(settings)):
-        pass
+    await start_and_stop(database_url, DATABASE_CONNECT_TIMEOUT="0.3")
 
 
 async def test_an_sqlite_path_that_cannot_be_created_stops_start_up(tmp_path: Path) -> None:

@@ -10,6 +10,8 @@ run := uv + " run --locked"
 # twice as long). The recipes keep the cache. uv's own compile-bytecode setting is no substitute: it
 # recompiles the whole environment on every `uv run`, and says so on stderr.
 export PYTHONDONTWRITEBYTECODE := ""
+# Debian installs nginx in /usr/sbin, which is not on a normal user's PATH.
+export PATH := env("PATH") + ":/usr/sbin:/sbin"
 
 # Container images: podman or docker, whichever is installed (CONTAINER_ENGINE overrides).
 engine := env("CONTAINER_ENGINE", `command -v podman >/dev/null 2>&1 && echo podman || echo docker`)
@@ -62,7 +64,7 @@ run:
 dev:
     @LOG_FORMAT="${LOG_FORMAT:-console}" {{run}} python -m app --reload
 
-# Install the git hooks (.pre-commit-config.yaml): every commit runs `just fmt` and `just lint`, as CI does
+# Install the git hooks (.pre-commit-config.yaml): every commit runs `just fmt`, then `just lint` as CI runs it
 hooks:
     {{run}} pre-commit install
 
@@ -89,16 +91,20 @@ test *pytest_args: browser
     {{run}} coverage xml --quiet --fail-under=0
     {{run}} coverage report
 
-# Install PACKAGE from Debian's or Ubuntu's packages where PROGRAM is missing, through sudo where not root
+# Install what is missing from Debian's or Ubuntu's packages, through sudo where not root: each NEED is PROGRAM=PACKAGE
 [private]
-apt-install program package:
+apt-install +needs:
     #!/usr/bin/env bash
     set -euo pipefail
-    command -v "{{program}}" >/dev/null && exit 0
+    packages=()
+    for need in {{needs}}; do
+        command -v "${need%%=*}" >/dev/null || packages+=("${need#*=}")
+    done
+    [ ${#packages[@]} -gt 0 ] || exit 0
     sudo=(); [ "$(id -u)" = 0 ] || sudo=(sudo)
-    echo "Installing {{package}} from the system's packages (for {{program}})"
+    echo "Installing ${packages[*]} from the system's packages"
     "${sudo[@]}" apt-get update -qq
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "{{package}}" >/dev/null
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 
 # Install Chromium for the docs page's browser test, where it is missing and Debian's apt-get can (as root)
 browser:
@@ -133,7 +139,7 @@ image *build_args:
     echo "Built {{image_name}}:$version and {{image_name}}:sha-${revision:0:7}"
 
 # Build a local Python base image from Debian's packages, for machines without a container registry
-base-image tag=local_base: (apt-install "mmdebstrap" "mmdebstrap")
+base-image tag=local_base: (apt-install "mmdebstrap=mmdebstrap")
     #!/usr/bin/env bash
     set -euo pipefail
     archive=$(mktemp --suffix=.tar)
@@ -202,10 +208,9 @@ lint-ci:
     done
 
 # Validate the deployment files (ci/deploy/) offline: Kubernetes schemas, checkov, promtool, dashboard, Compose, nginx
-lint-deploy: (apt-install "promtool" "prometheus") (apt-install "nginx" "nginx")
+lint-deploy: (apt-install "promtool=prometheus" "nginx=nginx")
     #!/usr/bin/env bash
     set -euo pipefail
-    sudo=(); [ "$(id -u)" = 0 ] || sudo=(sudo)
     workdir=$(mktemp -d)
     trap 'rm -rf "$workdir"' EXIT
     for overlay in staging production; do
@@ -226,7 +231,7 @@ lint-deploy: (apt-install "promtool" "prometheus") (apt-install "nginx" "nginx")
     mkdir "$workdir/nginx"
     ln -s "$PWD/ci/deploy/nginx/nginx.conf" "$PWD/ci/deploy/nginx/listen.conf" "$workdir/nginx/"
     sed 's/replica-[0-9]*:/127.0.0.1:/' ci/deploy/nginx/replicas.conf > "$workdir/nginx/replicas.conf"
-    "${sudo[@]}" nginx -t -q -c "$workdir/nginx/nginx.conf" -g "pid $workdir/nginx/nginx.pid;"
+    nginx -t -q -c "$workdir/nginx/nginx.conf" -g "pid $workdir/nginx/nginx.pid;"
     echo "ci/deploy/nginx/nginx.conf: valid"
 
 # Install the templates from ci/ into .github/ of this checkout: the workflows, and Renovate's configuration
@@ -386,14 +391,14 @@ undeploy:
     @{{engine}} rm --force --time 10 {{staging}}
 
 # Prove two replicas on one PostgreSQL behind nginx, scraped by Prometheus: rolling restart, crash, metrics, traces
-replicas: (apt-install "nginx" "nginx") (apt-install "prometheus" "prometheus")
+replicas: (apt-install "nginx=nginx" "prometheus=prometheus")
     @{{run}} python -m tests.replicas
 
 # Start the whole stack locally (ci/deploy/compose.yaml): two replicas, PostgreSQL, nginx, Prometheus, Grafana
 up: image
     #!/usr/bin/env bash
     set -euo pipefail
-    if [ "{{compose}}" = podman-compose ]; then {{just_executable()}} apt-install podman-compose podman-compose; fi
+    if [ "{{compose}}" = podman-compose ]; then {{just_executable()}} apt-install podman-compose=podman-compose; fi
     IMAGE="{{image_name}}" VERSION="$({{uv}} version --short)" {{compose}} --file ci/deploy/compose.yaml up --detach
     echo "The API: http://127.0.0.1:${LB_PORT:-8000} (nginx), Prometheus: http://127.0.0.1:9090, Grafana: http://127.0.0.1:3000"
 
@@ -402,5 +407,5 @@ down *options:
     {{compose}} --file ci/deploy/compose.yaml down {{options}}
 
 # Benchmark the service against plain Litestar and a raw ASGI baseline with wrk (medians of interleaved rounds)
-bench *arguments: (apt-install "wrk" "wrk")
+bench *arguments: (apt-install "wrk=wrk")
     @{{run}} python -m tests.bench.bench {{arguments}}

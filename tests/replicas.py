@@ -23,7 +23,6 @@ import asyncio
 import json
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -141,14 +140,16 @@ class Replica:
         wait_until_live(self.service)
         wait_until(lambda: httpx.get(f"http://{self.address}/health/ready", timeout=1).status_code == 200)
 
-    def stop(self, stop_signal: signal.Signals = signal.SIGTERM) -> int:
+    def stop(self) -> int:
+        """SIGTERM, as an orchestrator sends it; the exit code."""
         assert self.service is not None
-        self.service.process.send_signal(stop_signal)
-        return self.service.process.wait(DEADLINE_S)
+        return self.service.stop(DEADLINE_S)
 
     def kill(self) -> None:
+        """SIGKILL, as a crash or an out-of-memory kill ends it."""
         if self.service is not None and self.service.process.poll() is None:
-            self.stop(signal.SIGKILL)
+            self.service.process.kill()
+            self.service.process.wait(DEADLINE_S)
 
     def records(self) -> list[dict[str, Any]]:
         return [json.loads(line) for path in self.log_paths for line in path.read_text().splitlines()]
@@ -165,6 +166,12 @@ def wait_until(condition: Callable[[], bool], deadline_s: float = DEADLINE_S) ->
         if time.monotonic() > deadline:
             raise TimeoutError(f"not within {deadline_s} s")
         time.sleep(0.05)
+
+
+def terminate(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None:
+        process.terminate()
+        process.wait(DEADLINE_S)
 
 
 class Nginx:
@@ -205,9 +212,7 @@ class Nginx:
         return sum(1 for line in self.access_log.read_text().splitlines() if '"logger":"nginx.access"' in line)
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(DEADLINE_S)
+        terminate(self.process)
 
 
 class Prometheus:
@@ -226,16 +231,17 @@ class Prometheus:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "prometheus",
-                f"--config.file={self.directory / 'prometheus.yml'}",
-                f"--storage.tsdb.path={self.directory / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=(self.directory / "prometheus.log").open("ab"),
-        )
+        with (self.directory / "prometheus.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    "prometheus",
+                    f"--config.file={self.directory / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={self.directory / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         wait_until(lambda: httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200)
 
     @property
@@ -253,9 +259,7 @@ class Prometheus:
         return float(result[0]["value"][1]) if result else 0.0
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(DEADLINE_S)
+        terminate(self.process)
 
 
 @contextmanager
@@ -298,7 +302,7 @@ def crash(replicas: list[Replica], nginx: Nginx) -> Result:
     victim = replicas[0]
     with steady_load(nginx.url) as load:
         time.sleep(1)
-        victim.stop(signal.SIGKILL)
+        victim.kill()
         time.sleep(1)
     victim.start()
     with httpx.Client(base_url=nginx.url, timeout=10) as client:

@@ -85,9 +85,9 @@ def test_every_run_step_is_one_just_recipe_and_every_other_step_a_pinned_allowed
 
 
 def test_every_called_workflow_is_a_template_installed_beside_the_caller() -> None:
-    # GitHub reads a workflow of the same repository only as ./.github/workflows/NAME; anything else fails the caller.
+    # GitHub's self-repository form ($/, which zizmor asks for over ./): the callee at the caller's own commit.
     called = [job["uses"] for workflow in WORKFLOWS for job in load(workflow)["jobs"].values() if "uses" in job]
-    templates = {f"./.github/workflows/{workflow.name}" for workflow in WORKFLOWS}
+    templates = {f"$/.github/workflows/{workflow.name}" for workflow in WORKFLOWS}
 
     assert called, "no workflow calls another"
     assert set(called) <= templates

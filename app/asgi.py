@@ -9,8 +9,11 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components
 
 from app import __version__
+from app.auth.access import BEARER_SCHEME, BEARER_SCHEME_NAME
+from app.auth.lifespan import token_verifier
 from app.calculate.routes import CalculateController
 from app.health import health_routes
 from app.http.bodies import StrictJSONRequest
@@ -71,8 +74,8 @@ def create_app(settings: Settings) -> RequestObserver:
             swagger_ui_assets(),
             *([metrics_endpoint] if metrics else []),
         ],
-        lifespan=[item_store],
-        state=State({"metrics": metrics}),
+        lifespan=[item_store, token_verifier(settings.auth)],
+        state=State({"metrics": metrics, "token_verifier": None}),
         request_class=StrictJSONRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY_BYTES,
@@ -82,6 +85,7 @@ def create_app(settings: Settings) -> RequestObserver:
             description="Items (persistent) and a calculator, served by Litestar and msgspec.",
             path=DOCS_PATH,
             render_plugins=[swagger_ui()],
+            components=Components(security_schemes={BEARER_SCHEME_NAME: BEARER_SCHEME}),
         ),
         logging_config=None,
         debug=False,

@@ -18,7 +18,7 @@ import uvicorn
 from app.asgi import create_app
 from app.http.observe import RequestObserver
 from app.observability.logs import configure_logging, get_logger
-from app.settings import Settings
+from app.settings import Settings, redact_url
 
 logger = get_logger("app.main")
 
@@ -50,6 +50,7 @@ def main(settings: Settings, argv: Sequence[str] | None = None) -> int:
         port=settings.port,
         workers=settings.workers,
         database=settings.database.redacted,
+        **authentication_fields(settings),
     )
     with metrics_shared_across_workers(settings):
         uvicorn.run(
@@ -69,6 +70,19 @@ def main(settings: Settings, argv: Sequence[str] | None = None) -> int:
             timeout_graceful_shutdown=settings.shutdown_timeout,
         )
     return 0
+
+
+def authentication_fields(settings: Settings) -> dict[str, str]:
+    """What the start-up line says about access: who issues the tokens, or why every client may call."""
+    if settings.auth is None:
+        reason = "AUTH_DISABLED=true" if settings.auth_disabled else "AUTH_ISSUER is unset"
+        return {"authentication": f"off: every client may call every operation ({reason})"}
+    return {
+        "authentication": "bearer tokens",
+        "auth_issuer": settings.auth.issuer,
+        "auth_audience": settings.auth.audience,
+        "auth_jwks_url": redact_url(settings.auth.jwks_url or settings.auth.discovery_url),
+    }
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 T = TypeVar("T")
@@ -16,6 +16,9 @@ LOG_LEVELS: tuple[LogLevel, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITIC
 LOG_FORMATS: tuple[LogFormat, ...] = ("json", "console")
 DEFAULT_DATABASE_URL = "sqlite:///data/items.db"
 MAX_NAME_LENGTH = 64
+MAX_AUDIENCE_LENGTH = 256
+# Plain http would let anyone on the path swap the keys: only a process on this machine may be asked that way.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class SettingsError(Exception):
@@ -47,6 +50,22 @@ class DatabaseURL:
 
 
 @dataclass(frozen=True, slots=True)
+class AuthSettings:
+    """Where access tokens come from, and what they must say to be accepted."""
+
+    issuer: str
+    audience: str
+    jwks_url: str | None = None  # None: found through the issuer's OpenID Connect discovery document
+    keys_max_age: float = 300.0
+    keys_min_interval: float = 30.0
+
+    @property
+    def discovery_url(self) -> str:
+        # OpenID Connect Discovery 1.0, section 4: the issuer without its trailing slash, then the well-known path.
+        return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the service is configured with. Build it with `Settings.from_environ`."""
 
@@ -64,6 +83,8 @@ class Settings:
     database_lock_timeout: float = 5.0
     shutdown_timeout: int = 10
     metrics_multiprocess_dir: str | None = None
+    auth: AuthSettings | None = None  # None: every client may call every operation, as the old demo allowed
+    auth_disabled: bool = False
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -74,8 +95,10 @@ class Settings:
             return default if raw is None or raw.strip() == "" else parse(variable, raw.strip())
 
         defaults = cls()
+        environment = read("ENVIRONMENT", parse_name, defaults.environment)
+        auth_disabled = read("AUTH_DISABLED", parse_bool, defaults.auth_disabled)
         return cls(
-            environment=read("ENVIRONMENT", parse_name, defaults.environment),
+            environment=environment,
             log_level=read("LOG_LEVEL", parse_log_level, defaults.log_level),
             log_format=read("LOG_FORMAT", parse_log_format, defaults.log_format),
             access_log=read("ACCESS_LOG", parse_bool, defaults.access_log),
@@ -92,7 +115,74 @@ class Settings:
             shutdown_timeout=read("SHUTDOWN_TIMEOUT", int_between(0, 600), defaults.shutdown_timeout),
             # prometheus_client's own variable: where workers share their metrics (set by app.main for WORKERS > 1).
             metrics_multiprocess_dir=read("PROMETHEUS_MULTIPROC_DIR", parse_directory, None),
+            auth=read_auth(read, environment=environment, disabled=auth_disabled),
+            auth_disabled=auth_disabled,
         )
+
+
+Reader = Callable[[str, Callable[[str, str], T], T], T]
+
+
+def read_auth(read: Reader[Any], *, environment: str, disabled: bool) -> AuthSettings | None:
+    """The AUTH_* variables, which only make sense together."""
+    issuer: str | None = read("AUTH_ISSUER", parse_issuer_url, None)
+    audience: str | None = read("AUTH_AUDIENCE", parse_audience, None)
+    jwks_url: str | None = read("AUTH_JWKS_URL", parse_jwks_url(environment), None)
+    if issuer is None:
+        if disabled or environment != "production":
+            if jwks_url is not None or audience is not None:
+                variable = "AUTH_JWKS_URL" if jwks_url is not None else "AUTH_AUDIENCE"
+                raise SettingsError(variable, jwks_url or audience or "", "to be unset while AUTH_ISSUER is unset")
+            return None
+        raise SettingsError(
+            "AUTH_ISSUER",
+            "",
+            "the URL of the identity provider that issues access tokens: required with ENVIRONMENT=production "
+            "(set AUTH_DISABLED=true to run open on purpose)",
+        )
+    if disabled:
+        raise SettingsError("AUTH_DISABLED", "true", "false while AUTH_ISSUER is set: unset one of them")
+    if audience is None:
+        raise SettingsError("AUTH_AUDIENCE", "", "the audience (aud) that access tokens for this service name")
+    defaults = AuthSettings(issuer, audience)
+    return AuthSettings(
+        issuer=issuer,
+        audience=audience,
+        jwks_url=jwks_url,
+        keys_max_age=read("AUTH_JWKS_MAX_AGE", float_between(1, 86400), defaults.keys_max_age),
+        keys_min_interval=read("AUTH_JWKS_MIN_INTERVAL", float_between(0, 3600), defaults.keys_min_interval),
+    )
+
+
+def parse_issuer_url(variable: str, raw: str) -> str:
+    return _web_url(variable, raw, allowed="an https URL (http only on localhost)")
+
+
+def parse_jwks_url(environment: str) -> Callable[[str, str], str]:
+    def parse(variable: str, raw: str) -> str:
+        # A key set on disk serves `just token`'s development key; no deployment may trust one.
+        if environment != "production" and raw.startswith("file:///") and len(raw) > len("file:///"):
+            return raw
+        return _web_url(variable, raw, allowed="an https URL (http only on localhost; file:/// outside production)")
+
+    return parse
+
+
+def _web_url(variable: str, raw: str, allowed: str) -> str:
+    try:
+        parts = urlsplit(raw)
+        scheme, host = parts.scheme, parts.hostname
+    except ValueError:
+        scheme, host = "", None
+    if host and (scheme == "https" or (scheme == "http" and host in LOOPBACK_HOSTS)):
+        return raw
+    raise SettingsError(variable, redact_url(raw), allowed)
+
+
+def parse_audience(variable: str, raw: str) -> str:
+    if len(raw) <= MAX_AUDIENCE_LENGTH and raw.isprintable() and " " not in raw:
+        return raw
+    raise SettingsError(variable, raw, f"up to {MAX_AUDIENCE_LENGTH} printable characters without spaces")
 
 
 def parse_name(variable: str, raw: str) -> str:

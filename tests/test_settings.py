@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import DatabaseURL, Settings, SettingsError, redact_url
+from app.settings import AuthSettings, DatabaseURL, Settings, SettingsError, redact_url
 
 
 def test_defaults_match_the_documented_ones() -> None:
@@ -35,6 +35,11 @@ def test_values_are_read_from_the_environment() -> None:
             "DATABASE_POOL_SIZE": "20",
             "DATABASE_LOCK_TIMEOUT": "1",
             "SHUTDOWN_TIMEOUT": "30",
+            "AUTH_ISSUER": "https://login.example.com/realms/items/",
+            "AUTH_AUDIENCE": "items-api",
+            "AUTH_JWKS_URL": "https://login.example.com/keys",
+            "AUTH_JWKS_MAX_AGE": "600",
+            "AUTH_JWKS_MIN_INTERVAL": "5",
         }
     )
 
@@ -47,6 +52,10 @@ def test_values_are_read_from_the_environment() -> None:
     assert settings.database_pool_size == 20
     assert settings.database_lock_timeout == 1.0
     assert settings.shutdown_timeout == 30
+    assert settings.auth == AuthSettings(
+        "https://login.example.com/realms/items/", "items-api", "https://login.example.com/keys", 600.0, 5.0
+    )
+    assert settings.auth.discovery_url == "https://login.example.com/realms/items/.well-known/openid-configuration"
 
 
 def test_empty_values_mean_the_default() -> None:
@@ -127,3 +136,59 @@ def test_the_metrics_directory_must_exist(tmp_path: Path) -> None:
     assert Settings.from_environ({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}).metrics_multiprocess_dir == str(tmp_path)
     with pytest.raises(SettingsError, match="PROMETHEUS_MULTIPROC_DIR"):
         Settings.from_environ({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "missing")})
+
+
+def test_without_an_issuer_access_is_open_outside_production() -> None:
+    assert Settings.from_environ({}).auth is None
+    assert Settings.from_environ({"ENVIRONMENT": "staging"}).auth is None
+
+
+def test_production_refuses_to_run_open_unless_told_so_on_purpose() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_environ({"ENVIRONMENT": "production"})
+    assert raised.value.variable == "AUTH_ISSUER"
+    assert "AUTH_DISABLED=true" in raised.value.allowed
+
+    settings = Settings.from_environ({"ENVIRONMENT": "production", "AUTH_DISABLED": "true"})
+    assert (settings.auth, settings.auth_disabled) == (None, True)
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        ({"AUTH_ISSUER": "https://idp.example"}, "AUTH_AUDIENCE"),
+        ({"AUTH_AUDIENCE": "items"}, "AUTH_AUDIENCE"),
+        ({"AUTH_JWKS_URL": "https://idp.example/keys"}, "AUTH_JWKS_URL"),
+        ({"AUTH_ISSUER": "https://idp.example", "AUTH_AUDIENCE": "items", "AUTH_DISABLED": "true"}, "AUTH_DISABLED"),
+        # Plain http from anywhere but this machine would let whoever sits on the path swap the keys.
+        ({"AUTH_ISSUER": "http://idp.example", "AUTH_AUDIENCE": "items"}, "AUTH_ISSUER"),
+        ({"AUTH_ISSUER": "idp.example", "AUTH_AUDIENCE": "items"}, "AUTH_ISSUER"),
+        ({"AUTH_ISSUER": "https://[::1", "AUTH_AUDIENCE": "items"}, "AUTH_ISSUER"),
+        ({"AUTH_ISSUER": "https://idp.example", "AUTH_AUDIENCE": "two words"}, "AUTH_AUDIENCE"),
+        ({"AUTH_ISSUER": "https://idp.example", "AUTH_AUDIENCE": "a" * 257}, "AUTH_AUDIENCE"),
+        ({"AUTH_ISSUER": "https://idp.example", "AUTH_AUDIENCE": "x", "AUTH_JWKS_URL": "ftp://k"}, "AUTH_JWKS_URL"),
+        ({"AUTH_ISSUER": "https://idp.example", "AUTH_AUDIENCE": "x", "AUTH_JWKS_URL": "file:///"}, "AUTH_JWKS_URL"),
+        ({"AUTH_ISSUER": "https://idp.example", "AUTH_AUDIENCE": "x", "AUTH_JWKS_MAX_AGE": "0"}, "AUTH_JWKS_MAX_AGE"),
+        # `just token`'s key set on disk is for development: production never trusts a file.
+        (
+            {
+                "ENVIRONMENT": "production",
+                "AUTH_ISSUER": "https://idp.example",
+                "AUTH_AUDIENCE": "items",
+                "AUTH_JWKS_URL": "file:///tmp/jwks.json",
+            },
+            "AUTH_JWKS_URL",
+        ),
+    ],
+)
+def test_authentication_settings_that_do_not_fit_together_are_refused(environ: dict[str, str], variable: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_environ(environ)
+    assert raised.value.variable == variable
+
+
+@pytest.mark.parametrize("issuer", ["http://localhost:8080/realms/dev", "http://127.0.0.1:9000", "http://[::1]:1"])
+def test_plain_http_is_allowed_for_an_issuer_on_this_machine(issuer: str) -> None:
+    settings = Settings.from_environ({"AUTH_ISSUER": issuer, "AUTH_AUDIENCE": "items"})
+    assert settings.auth is not None
+    assert settings.auth.issuer == issuer

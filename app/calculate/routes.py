@@ -7,6 +7,7 @@ from http import HTTPStatus
 from litestar import Controller, post
 from litestar.params import JSONBody
 
+from app.auth.access import ACCESS_ERRORS, CALCULATE, requires
 from app.calculate.calculator import calculate
 from app.calculate.models import CalculationRequest, CalculationResult
 from app.http.problems import problem_responses
@@ -20,14 +21,17 @@ class CalculateController(Controller):
         "",
         status_code=HTTPStatus.OK,
         operation_id="calculate",
+        **requires(CALCULATE),
         summary="Calculate",
         description="Add, subtract, multiply or divide two numbers. Integer operands give exact integer results "
         "for add, subtract and multiply; divide always returns a float.",
         responses=problem_responses(
+            *ACCESS_ERRORS,
             HTTPStatus.BAD_REQUEST,
             HTTPStatus.UNPROCESSABLE_ENTITY,
             HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
             HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            HTTPStatus.SERVICE_UNAVAILABLE,
         ),
     )
     async def calculate(self, data: JSONBody[CalculationRequest]) -> CalculationResult:

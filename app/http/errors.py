@@ -27,6 +27,10 @@ class ServiceError(Exception):
         super().__init__(detail)
         self.detail = detail
 
+    def headers(self) -> dict[str, str]:
+        """Headers the answer carries beside the problem document."""
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+
 
 class MalformedJSON(ServiceError):
     status = HTTPStatus.BAD_REQUEST

@@ -17,6 +17,7 @@ import msgspec
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 from structlog.contextvars import bind_contextvars, reset_contextvars
 
+from app.auth.access import caller_of
 from app.http.problems import PROBLEM_MEDIA_TYPE, Problem, problem
 from app.observability.logs import get_logger
 from app.observability.metrics import RequestMetrics
@@ -133,6 +134,7 @@ class RequestObserver:
                 self.metrics.finished(scope["method"], route, status, seconds)
             if self.access_logger is not None:
                 client = scope.get("client")  # pyright: ignore[reportUnknownMemberType] - optional in ASGI
+                caller = caller_of(scope)
                 self.access_logger.info(
                     "request",
                     method=scope["method"],
@@ -141,6 +143,7 @@ class RequestObserver:
                     status=status,
                     duration_ms=round(seconds * 1000, 3),
                     client=None if client is None else client[0],
+                    client_id=None if caller is None else caller.client_id,
                     user_agent=None if headers.user_agent is None else headers.user_agent.decode("latin-1"),
                 )
             reset_contextvars(**context_tokens)

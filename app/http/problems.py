@@ -61,8 +61,7 @@ def problem_response(
 
 
 def handle_service_error(_: Request[Any, Any, Any], exc: ServiceError) -> Response[Problem]:
-    headers = {} if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
-    return problem_response(exc.status, exc.detail, exc.slug, exc.errors, headers)
+    return problem_response(exc.status, exc.detail, exc.slug, exc.errors, exc.headers())
 
 
 def handle_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:

@@ -12,6 +12,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 from litestar.datastructures import ResponseHeader
 from litestar.params import JSONBody, Parameter
 
+from app.auth.access import ACCESS_ERRORS, ITEMS_READ, ITEMS_WRITE, requires
 from app.http.problems import problem_responses
 from app.items.errors import ItemNotFound
 from app.items.models import Item, ItemCreate, ItemPatch, new_item
@@ -46,6 +47,7 @@ LINK_HEADER = ResponseHeader(
 AnyRequest = Request[Any, Any, Any]
 
 BODY_ERRORS = (
+    *ACCESS_ERRORS,
     HTTPStatus.BAD_REQUEST,
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
@@ -62,6 +64,7 @@ class ItemController(Controller):
         "",
         summary="Create an item",
         operation_id="createItem",
+        **requires(ITEMS_WRITE),
         response_headers=[LOCATION_HEADER],
         responses=problem_responses(*BODY_ERRORS),
     )
@@ -76,9 +79,10 @@ class ItemController(Controller):
         description="Items in creation order, a page at a time. When more follow, the `Link` header "
         'holds the next page\'s URL with `rel="next"`.',
         operation_id="listItems",
+        **requires(ITEMS_READ),
         response_headers=[LINK_HEADER],
         responses=problem_responses(
-            HTTPStatus.BAD_REQUEST, HTTPStatus.UNPROCESSABLE_ENTITY, HTTPStatus.SERVICE_UNAVAILABLE
+            *ACCESS_ERRORS, HTTPStatus.BAD_REQUEST, HTTPStatus.UNPROCESSABLE_ENTITY, HTTPStatus.SERVICE_UNAVAILABLE
         ),
     )
     async def list_items(self, request: AnyRequest, limit: Limit = 50, cursor: Cursor = None) -> Response[list[Item]]:
@@ -97,7 +101,10 @@ class ItemController(Controller):
         "/{item_id:str}",
         operation_id="getItem",
         summary="Read an item",
-        responses=problem_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE),
+        **requires(ITEMS_READ),
+        responses=problem_responses(
+            *ACCESS_ERRORS, HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE
+        ),
     )
     async def get_item(self, item_id: ItemId, request: AnyRequest) -> Item:
         return await store_of(request).get(parse_item_id(item_id))
@@ -105,6 +112,7 @@ class ItemController(Controller):
     @put(
         "/{item_id:str}",
         operation_id="replaceItem",
+        **requires(ITEMS_WRITE),
         summary="Replace an item",
         responses=problem_responses(HTTPStatus.NOT_FOUND, *BODY_ERRORS),
     )
@@ -116,6 +124,7 @@ class ItemController(Controller):
     @patch(
         "/{item_id:str}",
         operation_id="updateItem",
+        **requires(ITEMS_WRITE),
         summary="Update some fields of an item",
         responses=problem_responses(HTTPStatus.NOT_FOUND, *BODY_ERRORS),
     )
@@ -126,7 +135,10 @@ class ItemController(Controller):
         "/{item_id:str}",
         operation_id="deleteItem",
         summary="Delete an item",
-        responses=problem_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE),
+        **requires(ITEMS_WRITE),
+        responses=problem_responses(
+            *ACCESS_ERRORS, HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE
+        ),
     )
     async def delete_item(self, item_id: ItemId, request: AnyRequest) -> None:
         await store_of(request).delete(parse_item_id(item_id))

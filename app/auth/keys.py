@@ -1,0 +1,199 @@
+"""The identity provider's signing keys: a JSON Web Key Set, fetched off the request path and cached.
+
+Keys are fetched at start-up, refreshed in the background once they are older than `keys_max_age`,
+and fetched at once when a token names a key the set does not hold: that is how a rotated-in key is
+picked up without a restart. No two fetches start within `keys_min_interval`, so tokens with forged
+key ids cannot make the service hammer the provider. When a fetch fails, the keys already held keep
+working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import httpx
+import msgspec
+from jwt import PyJWK, PyJWTError
+
+from app.auth.errors import InvalidToken, KeySetError, KeysUnavailable
+from app.observability.logs import get_logger
+from app.settings import AuthSettings, SettingsError, parse_issuer_url
+
+RSA_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
+# Asymmetric algorithms only: with HMAC the verifying key is the signing key, and a public key taken for an
+# HMAC secret lets anyone sign (key confusion); "none" signs nothing.
+ACCEPTED_ALGORITHMS = frozenset({*RSA_ALGORITHMS, "ES256", "ES384", "ES512", "ES256K", "EdDSA"})
+SIGNING_KEY_TYPES = frozenset({"RSA", "EC", "OKP"})
+FETCH_TIMEOUT_S = 10.0
+MAX_DOCUMENT_BYTES = 1024 * 1024
+
+KeysById = dict[str | None, dict[str, PyJWK]]  # key id -> algorithm -> the key bound to that algorithm
+
+logger = get_logger("app.auth")
+
+
+class KeySet(msgspec.Struct):
+    """A JSON Web Key Set (RFC 7517, section 5); each key is read by PyJWT."""
+
+    keys: list[dict[str, Any]]
+
+
+class DiscoveryDocument(msgspec.Struct):
+    """The two fields of an OpenID Connect discovery document that the service needs."""
+
+    issuer: str
+    jwks_uri: str
+
+
+def usable_keys(key_set: KeySet) -> KeysById:
+    """The signing keys of a key set, each bound to every algorithm it may verify; others are left out."""
+    keys: KeysById = {}
+    for jwk in key_set.keys:
+        if jwk.get("kty") not in SIGNING_KEY_TYPES or jwk.get("use", "sig") != "sig":
+            continue
+        by_algorithm = bound_keys(jwk)
+        if by_algorithm:
+            kid = jwk.get("kid")
+            keys[kid if isinstance(kid, str) else None] = by_algorithm
+    if not keys:
+        raise KeySetError("the key set holds no usable signing key")
+    return keys
+
+
+def bound_keys(jwk: dict[str, Any]) -> dict[str, PyJWK]:
+    # A key that names its algorithm is used with that one only. An RSA key that does not may verify any RSA
+    # algorithm; an EC or OKP key's curve decides its one algorithm, as PyJWT chooses it.
+    declared = jwk.get("alg")
+    candidates: tuple[str | None, ...] = (
+        (declared,) if isinstance(declared, str) else RSA_ALGORITHMS if jwk["kty"] == "RSA" else (None,)
+    )
+    bound: dict[str, PyJWK] = {}
+    for algorithm in candidates:
+        if algorithm is not None and algorithm not in ACCEPTED_ALGORITHMS:
+            continue
+        try:
+            key = PyJWK(jwk, algorithm)
+        except PyJWTError:
+            continue
+        bound[key.algorithm_name] = key
+    return bound
+
+
+class IssuerKeys:
+    """The key set of one issuer, shared by every request of the process."""
+
+    def __init__(
+        self, settings: AuthSettings, client: httpx.AsyncClient, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._settings = settings
+        self._client = client
+        self._clock = clock
+        self._jwks_url = settings.jwks_url
+        self._keys: KeysById | None = None
+        self._fetched_at = -math.inf
+        self._attempted_at = -math.inf
+        self._last_attempt_failed = False
+        self._fetch: asyncio.Task[None] | None = None
+
+    async def refresh(self) -> None:
+        """Fetch the key set now, or join the fetch under way; a failure is logged and the old keys stay."""
+        # Shielded: a request that gives up waiting must not cancel the fetch other requests wait for.
+        await asyncio.shield(self._fetch_in_background())
+
+    async def key(self, kid: str | None, algorithm: str) -> PyJWK:
+        """The key that verifies a token whose header names `kid` and `algorithm`."""
+        now = self._clock()
+        may_fetch = self._fetch is not None or now - self._attempted_at >= self._settings.keys_min_interval
+        if may_fetch and (self._keys is None or self._find(kid) is None):
+            await self.refresh()
+        elif may_fetch and now - self._fetched_at >= self._settings.keys_max_age:
+            # Stale keys still verify while the new set is fetched: no request waits for the provider.
+            self._fetch_in_background()
+        by_algorithm = self._find(kid)
+        if by_algorithm is None:
+            if self._keys is None or self._last_attempt_failed:
+                raise KeysUnavailable(self._retry_after())
+            raise InvalidToken("The token names a signing key (kid) that the identity provider does not publish.")
+        key = by_algorithm.get(algorithm)
+        if key is None:
+            raise InvalidToken(f"The token's algorithm {algorithm} does not match its signing key.")
+        return key
+
+    async def close(self) -> None:
+        if self._fetch is not None:
+            self._fetch.cancel()
+        await self._client.aclose()
+
+    def _find(self, kid: str | None) -> dict[str, PyJWK] | None:
+        if self._keys is None:
+            return None
+        if kid is None and len(self._keys) == 1:
+            # A provider with a single key may leave key ids out of its tokens.
+            return next(iter(self._keys.values()))
+        return self._keys.get(kid)
+
+    def _retry_after(self) -> int:
+        waited = self._clock() - self._attempted_at
+        return max(1, math.ceil(self._settings.keys_min_interval - waited))
+
+    def _fetch_in_background(self) -> asyncio.Task[None]:
+        """The fetch under way, or a new one: never two at once."""
+        if self._fetch is None:
+            self._fetch = asyncio.create_task(self._fetch_keys())
+            self._fetch.add_done_callback(self._fetch_done)
+        return self._fetch
+
+    def _fetch_done(self, _: asyncio.Task[None]) -> None:
+        self._fetch = None
+
+    async def _fetch_keys(self) -> None:
+        self._attempted_at = self._clock()
+        try:
+            async with asyncio.timeout(FETCH_TIMEOUT_S):
+                jwks_url = self._jwks_url or await self._discover()
+                keys = usable_keys(msgspec.json.decode(await self._download(jwks_url), type=KeySet))
+        except (KeySetError, httpx.HTTPError, OSError, msgspec.DecodeError) as error:
+            self._last_attempt_failed = True
+            logger.warning(
+                "identity provider keys not fetched",
+                reason=str(error) or type(error).__name__,
+                keeping_cached_keys=self._keys is not None,
+                retry_in_s=self._settings.keys_min_interval,
+            )
+            return
+        self._keys, self._fetched_at, self._last_attempt_failed = keys, self._clock(), False
+        logger.info("identity provider keys fetched", key_ids=sorted(str(kid) for kid in keys))
+
+    async def _discover(self) -> str:
+        url = self._settings.discovery_url
+        document = msgspec.json.decode(await self._download(url), type=DiscoveryDocument)
+        if document.issuer != self._settings.issuer:
+            # OpenID Connect Discovery 1.0, section 4.3: a document for another issuer must not be used.
+            raise KeySetError(f"{url} names the issuer {document.issuer!r}, not {self._settings.issuer!r}")
+        try:
+            self._jwks_url = parse_issuer_url("jwks_uri", document.jwks_uri)
+        except SettingsError as error:
+            raise KeySetError(f"the discovery document's {error}") from None
+        return self._jwks_url
+
+    async def _download(self, url: str) -> bytes:
+        if url.startswith("file:"):
+            # The development key set of `just token` (never accepted in production, see app.settings).
+            return await asyncio.to_thread(Path(url2pathname(urlsplit(url).path)).read_bytes)
+        async with self._client.stream("GET", url, headers={"Accept": "application/json"}) as response:
+            if response.status_code != HTTPStatus.OK:
+                raise KeySetError(f"{url} answered {response.status_code}")
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_DOCUMENT_BYTES:
+                    raise KeySetError(f"{url} sent more than {MAX_DOCUMENT_BYTES} bytes")
+        return bytes(body)

@@ -1,0 +1,93 @@
+"""Access tokens: JWTs verified with PyJWT against the issuer's keys, read into what the service needs."""
+
+from __future__ import annotations
+
+import jwt
+import msgspec
+
+from app.auth.errors import InvalidToken
+from app.auth.keys import ACCEPTED_ALGORITHMS, IssuerKeys
+from app.settings import AuthSettings
+
+# Clocks of the provider and of the replicas drift apart a little.
+CLOCK_LEEWAY_S = 30
+# Far above what providers issue (a few kB with group claims), far below what the header limit admits.
+MAX_TOKEN_LENGTH = 8192
+# RFC 9068, section 2.2 requires these of an access token; `sub` and `client_id` are read where present.
+REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud"]
+
+# What the client is told for each of PyJWT's refusals: sentences of our own, never the library's
+# message, which may quote parts of the token or the key.
+REASONS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
+    (jwt.ExpiredSignatureError, "The token has expired."),
+    (jwt.ImmatureSignatureError, "The token is not valid yet (nbf or iat lies in the future)."),
+    (jwt.InvalidAudienceError, "The token is meant for another audience (aud)."),
+    (jwt.InvalidIssuerError, "The token comes from another issuer (iss)."),
+    (jwt.InvalidSignatureError, "The token's signature does not verify."),
+    (jwt.InvalidAlgorithmError, "The token's algorithm is not accepted."),
+    (jwt.InvalidKeyError, "The token's signing key is too weak to be trusted."),
+)
+
+
+class AccessToken(msgspec.Struct, frozen=True):
+    """Who called, for whom, and what they may do: what the service keeps of a verified token."""
+
+    scopes: frozenset[str]
+    subject: str | None = None
+    client_id: str | None = None
+
+
+class TokenVerifier:
+    def __init__(self, settings: AuthSettings, keys: IssuerKeys) -> None:
+        self._settings = settings
+        self.keys = keys
+
+    async def verify(self, token: str) -> AccessToken:
+        """The verified token, or `InvalidToken` saying what is wrong (`KeysUnavailable` if nothing can tell)."""
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidToken(f"The token is longer than {MAX_TOKEN_LENGTH} characters.")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidToken("The token is not a well-formed JWT.") from None
+        # PyJWT has checked that a `kid` is a string. Refused before any key is looked up: "none", HMAC,
+        # anything but an asymmetric signature.
+        algorithm, kid = header.get("alg"), header.get("kid")
+        if not isinstance(algorithm, str) or algorithm not in ACCEPTED_ALGORITHMS:
+            raise InvalidToken("The token's algorithm is not accepted.")
+        key = await self.keys.key(kid, algorithm)
+        try:
+            claims = jwt.decode(
+                token,
+                key=key,  # bound to one algorithm: PyJWT refuses a token whose header names another
+                algorithms=[key.algorithm_name],
+                audience=self._settings.audience,
+                issuer=self._settings.issuer,
+                leeway=CLOCK_LEEWAY_S,
+                options={"require": REQUIRED_CLAIMS, "enforce_minimum_key_length": True},
+            )
+        except jwt.MissingRequiredClaimError as error:
+            raise InvalidToken(f"The token has no {error.claim} claim.") from None
+        except jwt.PyJWTError as error:
+            reason = next((text for kind, text in REASONS if isinstance(error, kind)), "The token is malformed.")
+            raise InvalidToken(reason) from None
+        return AccessToken(scopes=scopes_of(claims), subject=_text(claims.get("sub")), client_id=client_of(claims))
+
+
+def scopes_of(claims: dict[str, object]) -> frozenset[str]:
+    """`scope` as RFC 9068 sends it (space-separated), or `scp` as some providers do (a list, or a string)."""
+    granted = claims.get("scope", claims.get("scp", ""))
+    if isinstance(granted, str):
+        return frozenset(granted.split())
+    if isinstance(granted, list) and all(isinstance(scope, str) for scope in granted):  # pyright: ignore[reportUnknownVariableType]
+        return frozenset(granted)  # pyright: ignore[reportUnknownArgumentType]
+    raise InvalidToken("The token's scope is neither a space-separated string nor a list of strings.")
+
+
+def client_of(claims: dict[str, object]) -> str | None:
+    # `azp` (OpenID Connect, Keycloak, Auth0) or `client_id` (RFC 9068, Okta).
+    return _text(claims.get("azp")) or _text(claims.get("client_id"))
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None

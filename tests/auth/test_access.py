@@ -1,0 +1,167 @@
+"""Who may call what: every operation of the API document with no token, a token short of its scope, and the
+right one; what stays open; where a token is not accepted; and the old contract when no issuer is set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.auth.conftest import bearer
+from tests.auth.issuer import Issuer
+from tests.conftest import Client
+
+OPEN_PATHS = ["/health", "/health/live", "/health/ready", "/metrics", "/schema", "/schema/openapi.json"]
+ITEM = {"name": "Widget", "description": "A very useful widget"}
+# Each operation's scope, and a request that succeeds with it ({id} is an existing item's id).
+OPERATIONS: dict[str, tuple[str, str, str, dict[str, Any] | None, int]] = {
+    "listItems": ("items:read", "GET", "/api/v1/items", None, 200),
+    "getItem": ("items:read", "GET", "/api/v1/items/{id}", None, 200),
+    "createItem": ("items:write", "POST", "/api/v1/items", ITEM, 201),
+    "replaceItem": ("items:write", "PUT", "/api/v1/items/{id}", ITEM, 200),
+    "updateItem": ("items:write", "PATCH", "/api/v1/items/{id}", {"name": "Renamed"}, 200),
+    "deleteItem": ("items:write", "DELETE", "/api/v1/items/{id}", None, 204),
+    "calculate": ("calculate", "POST", "/api/v1/calculate", {"a": 1, "b": 2, "operation": "add"}, 200),
+}
+ALL_SCOPES = ("items:read", "items:write", "calculate")
+
+
+async def new_item_id(client: Client, issuer: Issuer) -> str:
+    created = await client.post("/api/v1/items", json=ITEM, headers=bearer(issuer.token("items:write")))
+    assert created.status_code == 201
+    item_id: str = created.json()["id"]
+    return item_id
+
+
+async def call(client: Client, issuer: Issuer, operation: str, headers: dict[str, str]) -> Any:
+    _, method, path, body, _ = OPERATIONS[operation]
+    url = path.format(id=await new_item_id(client, issuer))
+    return await client.request(method, url, json=body, headers=headers)
+
+
+async def test_every_operation_but_the_open_ones_declares_its_scope(auth_client: Client) -> None:
+    document = (await auth_client.get("/schema/openapi.json")).json()
+    declared = {
+        operation["operationId"]: operation.get("security")
+        for path in document["paths"].values()
+        for operation in path.values()
+    }
+    protected = {name: security for name, security in declared.items() if security}
+    assert protected == {name: [{"bearerAuth": [scope]}] for name, (scope, *_) in OPERATIONS.items()}
+    assert set(declared) - set(protected) == {"getHealth", "getLiveness", "getReadiness", "getMetrics"}
+    scheme = document["components"]["securitySchemes"]["bearerAuth"]
+    assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
+    for name in protected:
+        responses = next(op for p in document["paths"].values() for op in p.values() if op["operationId"] == name)
+        assert {"401", "403"} <= set(responses["responses"]), name
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+async def test_without_a_token_every_protected_operation_answers_401(
+    auth_client: Client, issuer: Issuer, operation: str
+) -> None:
+    response = await call(auth_client, issuer, operation, {})
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer realm="items-service"'
+    assert response.json()["type"].endswith("/authentication-required")
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+async def test_a_token_without_the_operations_scope_answers_403_naming_it(
+    auth_client: Client, issuer: Issuer, operation: str
+) -> None:
+    scope = OPERATIONS[operation][0]
+    others = [other for other in ALL_SCOPES if other != scope]
+    response = await call(auth_client, issuer, operation, bearer(issuer.token(*others)))
+
+    assert response.status_code == 403
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith('Bearer realm="items-service", error="insufficient_scope"')
+    assert challenge.endswith(f'scope="{scope}"')
+    assert response.json()["type"].endswith("/insufficient-scope")
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+async def test_a_token_with_the_operations_scope_is_served(auth_client: Client, issuer: Issuer, operation: str) -> None:
+    scope, *_, expected = OPERATIONS[operation]
+    response = await call(auth_client, issuer, operation, bearer(issuer.token(scope)))
+    assert response.status_code == expected, response.text
+
+
+@pytest.mark.parametrize("path", OPEN_PATHS)
+async def test_health_metrics_and_the_api_document_stay_open(auth_client: Client, path: str) -> None:
+    assert (await auth_client.get(path)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "send",
+    [
+        {"params": {"access_token": "TOKEN"}},
+        {"headers": {"Cookie": "access_token=TOKEN"}},
+        {"headers": {"Cookie": "Authorization=Bearer TOKEN"}},
+        {"headers": {"X-Access-Token": "TOKEN"}},
+        {"data": {"access_token": "TOKEN"}},  # a form body, which RFC 6750 section 2.2 would allow
+    ],
+)
+async def test_a_token_anywhere_but_the_authorization_header_is_not_accepted(
+    auth_client: Client, issuer: Issuer, send: dict[str, dict[str, str]]
+) -> None:
+    token = issuer.token(*ALL_SCOPES)
+    where = {
+        kind: {name: value.replace("TOKEN", token) for name, value in entries.items()} for kind, entries in send.items()
+    }
+    response = await auth_client.post("/api/v1/calculate", **where)  # pyright: ignore[reportArgumentType]
+    assert response.status_code == 401
+    assert response.json()["type"].endswith("/authentication-required")
+
+
+@pytest.mark.parametrize("authorization", ["Basic dXNlcjpwYXNz", "Token abc", "Bearer", "bearer", "Bearertoken"])
+async def test_another_scheme_or_an_empty_bearer_is_refused(auth_client: Client, authorization: str) -> None:
+    response = await auth_client.get("/api/v1/items", headers={"Authorization": authorization})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith('Bearer realm="items-service"')
+
+
+async def test_the_scheme_name_is_case_insensitive(auth_client: Client, issuer: Issuer) -> None:
+    for scheme in ("bearer", "BEARER", "Bearer"):
+        response = await auth_client.get(
+            "/api/v1/items", headers={"Authorization": f"{scheme} {issuer.token('items:read')}"}
+        )
+        assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(b"{not json", "application/json"), (b"x" * 70_000, "application/json"), (b"<a/>", "application/xml")],
+)
+async def test_access_is_checked_before_the_body_is_read(
+    auth_client: Client, issuer: Issuer, body: bytes, content_type: str
+) -> None:
+    headers = {"Content-Type": content_type}
+    assert (await auth_client.post("/api/v1/items", content=body, headers=headers)).status_code == 401
+    wrong = headers | bearer(issuer.token("items:read"))
+    assert (await auth_client.post("/api/v1/items", content=body, headers=wrong)).status_code == 403
+
+
+async def test_a_refused_request_changes_nothing(auth_client: Client, issuer: Issuer) -> None:
+    reader = bearer(issuer.token("items:read"))
+    item_id = await new_item_id(auth_client, issuer)
+    before = (await auth_client.get("/api/v1/items", headers=reader)).json()
+
+    for headers in ({}, reader, bearer(issuer.token("items:write", claims={"aud": "other"}))):
+        await auth_client.delete(f"/api/v1/items/{item_id}", headers=headers)
+        await auth_client.patch(f"/api/v1/items/{item_id}", json={"name": "x"}, headers=headers)
+        await auth_client.post("/api/v1/items", json=ITEM, headers=headers)
+
+    assert (await auth_client.get("/api/v1/items", headers=reader)).json() == before
+
+
+async def test_without_an_issuer_every_operation_is_open_as_before(sqlite_client: Client) -> None:
+    for operation, (_, method, path, body, expected) in OPERATIONS.items():
+        created = await sqlite_client.post("/api/v1/items", json=ITEM)
+        assert created.status_code == 201
+        response = await sqlite_client.request(method, path.format(id=created.json()["id"]), json=body)
+        assert response.status_code == expected, operation
+        # A token, even a bogus one, is ignored where no issuer is trusted.
+        assert (await sqlite_client.get("/api/v1/items", headers=bearer("bogus"))).status_code == 200

@@ -1,0 +1,230 @@
+"""The issuer's key set over its life: discovery, rotation, an unreachable provider, forged key ids."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from app.asgi import create_app
+from app.settings import Settings
+from tests.auth.conftest import auth_settings, bearer
+from tests.auth.issuer import Issuer, ec_key, rsa_key
+from tests.conftest import Client, sqlite_url
+
+ITEMS = "/api/v1/items"
+DEADLINE_S = 10.0
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], deadline_s: float = DEADLINE_S) -> None:
+    """Poll `check` until it holds, or fail at the deadline."""
+    deadline = time.monotonic() + deadline_s
+    while not await check():
+        assert time.monotonic() < deadline, "not within the deadline"
+        await asyncio.sleep(0.05)
+
+
+async def status_of(client: Client, token: str) -> int:
+    return (await client.get(ITEMS, headers=bearer(token))).status_code
+
+
+async def test_a_key_added_by_the_issuer_is_used_without_a_restart(auth_client: Client, issuer: Issuer) -> None:
+    rotated_in = ec_key("ec-2")
+    issuer.keys.append(rotated_in)
+    token = issuer.token("items:read", key=rotated_in)
+
+    # The first token naming it makes the service fetch the key set again (at most every 0.1 s here).
+    await eventually(lambda: _is(status_of(auth_client, token), 200))
+
+
+async def test_a_key_removed_by_the_issuer_is_refused_after_the_refresh(issuer: Issuer, tmp_path: Path) -> None:
+    settings = auth_settings(issuer, tmp_path, AUTH_JWKS_MAX_AGE="1")
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        retired = issuer.keys.pop(0)
+        token = issuer.token("items:read", key=retired)
+        assert await status_of(client, token) == 200  # the cached set still holds it
+
+        # Once the set is older than its maximum age, a request triggers a refresh in the background.
+        await eventually(lambda: _is(status_of(client, token), 401))
+        response = await client.get(ITEMS, headers=bearer(token))
+        assert "does not publish" in response.json()["detail"]
+        assert await status_of(client, issuer.token("items:read")) == 200
+
+
+async def test_forged_key_ids_do_not_make_the_service_hammer_the_provider(issuer: Issuer, tmp_path: Path) -> None:
+    settings = auth_settings(issuer, tmp_path, AUTH_JWKS_MIN_INTERVAL="30")
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        fetched_at_start = issuer.jwks_fetches
+        tokens = [issuer.token("items:read", key=rsa_key(f"forged-{number}")) for number in range(3)] * 20
+        statuses = await asyncio.gather(*(status_of(client, token) for token in tokens))
+
+    assert set(statuses) == {401}
+    assert fetched_at_start == 1
+    assert issuer.jwks_fetches == fetched_at_start  # within 30 s of the last fetch: none more
+
+
+async def test_concurrent_tokens_naming_a_new_key_share_one_fetch(issuer: Issuer, tmp_path: Path) -> None:
+    settings = auth_settings(issuer, tmp_path, AUTH_JWKS_MIN_INTERVAL="0")
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        rotated_in = ec_key("ec-2")
+        issuer.keys.append(rotated_in)
+        issuer.delay_s = 0.2  # long enough for every request to find the fetch under way
+        statuses = await asyncio.gather(
+            *(status_of(client, issuer.token("items:read", key=rotated_in)) for _ in range(20))
+        )
+
+    assert set(statuses) == {200}
+    assert issuer.jwks_fetches == 2  # start-up, then one for all twenty
+
+
+async def test_with_the_provider_down_at_start_up_protected_operations_answer_503_until_it_is_back(
+    issuer: Issuer, tmp_path: Path
+) -> None:
+    issuer.stop()
+    async with AsyncTestClient(app=create_app(auth_settings(issuer, tmp_path))) as client:
+        response = await client.get(ITEMS, headers=bearer(issuer.token("items:read")))
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["type"].endswith("/identity-provider-unavailable")
+        assert int(response.headers["retry-after"]) >= 1
+        # What needs no token is served all the same.
+        assert (await client.get("/health/ready")).status_code == 200
+        assert (await client.get("/health")).status_code == 200
+
+        issuer.start()
+        await eventually(lambda: _is(status_of(client, issuer.token("items:read")), 200))
+
+
+async def test_with_the_provider_down_after_start_up_cached_keys_keep_working(
+    auth_client: Client, issuer: Issuer
+) -> None:
+    issuer.stop()
+    assert await status_of(auth_client, issuer.token("items:read")) == 200
+
+    # A key the service has never seen cannot be checked while the provider is down: once the service has
+    # tried to fetch it (at most every 0.1 s here), a 503, not a 401.
+    stranger = issuer.token("items:read", key=ec_key("ec-new"))
+    await eventually(lambda: _is(status_of(auth_client, stranger), 503))
+    response = await auth_client.get(ITEMS, headers=bearer(stranger))
+    assert int(response.headers["retry-after"]) >= 1
+    assert await status_of(auth_client, issuer.token("items:read")) == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (json.dumps({"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "rsa-1", "alg": "HS256"}]}), "no usable"),
+        (json.dumps({"keys": [{"kty": "RSA", "kid": "rsa-1", "n": "AQAB", "e": "AQAB", "use": "enc"}]}), "no usable"),
+        (json.dumps({"keys": [{"kty": "RSA", "kid": "rsa-1", "alg": "HS256", "n": "AQAB", "e": "AQAB"}]}), "no usable"),
+        (json.dumps({"keys": [{"kty": "RSA", "kid": "rsa-1", "n": "!!", "e": "AQAB"}]}), "no usable"),
+        (json.dumps({"keys": []}), "no usable"),
+        (json.dumps({"keys": "none"}), "Expected `array`"),
+        (json.dumps([]), "Expected `object`"),
+        ("not json", "JSON"),
+        (json.dumps({"keys": [], "padding": "x" * (1024 * 1024)}), "more than 1048576 bytes"),
+    ],
+)
+async def test_a_key_set_without_a_usable_signing_key_verifies_nothing(
+    issuer: Issuer, tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, reason: str
+) -> None:
+    issuer.jwks_body = body.encode()
+    async with AsyncTestClient(app=create_app(auth_settings(issuer, tmp_path))) as client:
+        assert (await client.get(ITEMS, headers=bearer(issuer.token("items:read")))).status_code == 503
+
+    assert reason in capsys.readouterr().out
+
+
+async def test_symmetric_and_encryption_keys_in_the_set_are_left_out(issuer: Issuer, tmp_path: Path) -> None:
+    # A symmetric key under the RSA key's id would let anyone holding it sign: it must never verify.
+    issuer.extra_jwks = [
+        {"kty": "oct", "k": "c2VjcmV0", "kid": "shared", "alg": "HS256"},
+        {**issuer.keys[1].jwk(), "kid": "enc-1", "use": "enc"},
+    ]
+    async with AsyncTestClient(app=create_app(auth_settings(issuer, tmp_path))) as client:
+        assert await status_of(client, issuer.token("items:read")) == 200
+        enc = issuer.token("items:read", key=issuer.keys[1], header={"kid": "enc-1"})
+        assert await status_of(client, enc) == 401
+
+
+async def test_a_single_key_verifies_tokens_that_name_no_key(tmp_path: Path) -> None:
+    lone = ec_key("only")
+    issuer = Issuer([lone])
+    issuer.start()
+    try:
+        async with AsyncTestClient(app=create_app(auth_settings(issuer, tmp_path))) as client:
+            assert await status_of(client, issuer.token("items:read", key=lone)) == 200
+            assert await status_of(client, issuer.token("items:read", key=lone, header={"kid": None})) == 200
+    finally:
+        issuer.stop()
+
+
+@pytest.mark.parametrize(
+    ("discovery_issuer", "reason"),
+    [("https://attacker.example", "names the issuer"), (None, "jwks_uri")],
+)
+async def test_a_discovery_document_that_cannot_be_trusted_is_not_used(
+    issuer: Issuer, tmp_path: Path, capsys: pytest.CaptureFixture[str], discovery_issuer: str | None, reason: str
+) -> None:
+    if discovery_issuer is None:
+        # Served over plain http from another host: whoever sits on the path could swap the keys.
+        issuer.discovery = lambda: json.dumps({"issuer": issuer.url, "jwks_uri": "http://keys.example/jwks"}).encode()
+    else:
+        issuer.discovery_issuer = discovery_issuer
+    async with AsyncTestClient(app=create_app(auth_settings(issuer, tmp_path))) as client:
+        assert await status_of(client, issuer.token("items:read")) == 503
+
+    assert reason in capsys.readouterr().out
+    assert issuer.jwks_fetches == 0
+
+
+async def test_a_key_set_url_skips_discovery(issuer: Issuer, tmp_path: Path) -> None:
+    issuer.discovery_issuer = "https://never-consulted.example"
+    settings = auth_settings(issuer, tmp_path, AUTH_JWKS_URL=f"{issuer.url}/jwks.json")
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        assert await status_of(client, issuer.token("items:read")) == 200
+
+
+async def test_a_key_set_that_answers_an_error_status_is_not_used(issuer: Issuer, tmp_path: Path) -> None:
+    settings = auth_settings(issuer, tmp_path, AUTH_JWKS_URL=f"{issuer.url}/missing.json")
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        assert await status_of(client, issuer.token("items:read")) == 503
+
+
+async def test_stopping_while_a_key_fetch_is_under_way_does_not_wait_for_it(issuer: Issuer, tmp_path: Path) -> None:
+    settings = auth_settings(issuer, tmp_path, AUTH_JWKS_MAX_AGE="1", AUTH_JWKS_MIN_INTERVAL="0")
+    started = 0.0
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        await asyncio.sleep(1.0)  # the keys grow older than their maximum age
+        issuer.delay_s = 5.0
+        # This request is served with the cached keys and starts the refresh that will still be running.
+        assert await status_of(client, issuer.token("items:read")) == 200
+        started = time.monotonic()
+    assert time.monotonic() - started < 2.0
+
+
+async def test_a_key_set_file_serves_local_development(tmp_path: Path, issuer: Issuer) -> None:
+    key_set = tmp_path / "jwks.json"
+    key_set.write_bytes(issuer.key_set())
+    issuer.stop()  # nothing is fetched over the network
+    settings = Settings.from_environ(
+        {"DATABASE_URL": sqlite_url(tmp_path), **issuer.environ(AUTH_JWKS_URL=key_set.as_uri())}
+    )
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        assert await status_of(client, issuer.token("items:read")) == 200
+
+
+async def test_the_service_never_calls_the_provider_per_request(auth_client: Client, issuer: Issuer) -> None:
+    token = issuer.token("items:read")
+    before = issuer.jwks_fetches
+    for _ in range(20):
+        assert await status_of(auth_client, token) == 200
+    assert issuer.jwks_fetches == before
+
+
+async def _is(status: Awaitable[int], expected: int) -> bool:
+    return await status == expected

@@ -13,6 +13,7 @@ from litestar.testing import AsyncTestClient
 from app.asgi import create_app
 from app.http.observe import RequestObserver
 from app.settings import Settings
+from tests.auth.issuer import Issuer, SigningKey, ec_key, ed25519_key, rsa_key, running_issuer
 from tests.postgres import throwaway_postgres
 
 Client = AsyncTestClient[RequestObserver]
@@ -27,6 +28,19 @@ async def start_and_stop(database_url: str, **environ: str) -> None:
     settings = Settings.from_environ({"DATABASE_URL": database_url, **environ})
     async with AsyncTestClient(app=create_app(settings)):
         pass
+
+
+@pytest.fixture(scope="session")
+def signing_keys() -> list[SigningKey]:
+    """Generated once a run: RSA (published without `alg`, so any RSA algorithm), EC P-256 and Ed25519."""
+    return [rsa_key("rsa-1"), ec_key("ec-1"), ed25519_key("ed-1")]
+
+
+@pytest.fixture
+def issuer(signing_keys: list[SigningKey]) -> Iterator[Issuer]:
+    """An identity provider on loopback, serving discovery and those keys, minting tokens with them."""
+    with running_issuer(*signing_keys) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -55,7 +55,10 @@ def test_values_are_read_from_the_environment() -> None:
     assert settings.auth == AuthSettings(
         "https://login.example.com/realms/items/", "items-api", "https://login.example.com/keys", 600.0, 5.0
     )
-    assert settings.auth.discovery_url == "https://login.example.com/realms/items/.well-known/openid-configuration"
+    assert (
+        AuthSettings("https://login.example.com/realms/items/", "a").discovery_url
+        == "https://login.example.com/realms/items/.well-known/openid-configuration"
+    )
 
 
 def test_empty_values_mean_the_default() -> None:

@@ -1,8 +1,8 @@
-"""A real issuer on loopback and the app trusting it, on SQLite (access does not depend on the store)."""
+"""The app trusting the real issuer of tests/conftest.py, on SQLite (access does not depend on the store)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -10,20 +10,8 @@ from litestar.testing import AsyncTestClient
 
 from app.asgi import create_app
 from app.settings import Settings
-from tests.auth.issuer import Issuer, SigningKey, ec_key, ed25519_key, rsa_key, running_issuer
+from tests.auth.issuer import Issuer
 from tests.conftest import Client, sqlite_url
-
-
-@pytest.fixture(scope="session")
-def signing_keys() -> list[SigningKey]:
-    """Generated once a run: RSA (published without `alg`, so any RSA algorithm), EC P-256 and Ed25519."""
-    return [rsa_key("rsa-1"), ec_key("ec-1"), ed25519_key("ed-1")]
-
-
-@pytest.fixture
-def issuer(signing_keys: list[SigningKey]) -> Iterator[Issuer]:
-    with running_issuer(*signing_keys) as running:
-        yield running
 
 
 def auth_settings(issuer: Issuer, tmp_path: Path, **environ: str) -> Settings:

@@ -1,7 +1,8 @@
 """A client's first session with the service, through the package openapi-python-client generated.
 
 tests/test_openapi.py runs this script in a subprocess, with the package `items_client` on PYTHONPATH
-and the service's URL as its argument; a failed assertion exits non-zero. The package exists only
+and the service's URL as its argument, followed by an access token when the service checks them; a
+failed assertion exits non-zero. The package exists only
 once generated, so pyright cannot see its types here.
 """
 # pyright: basic, reportMissingImports=false
@@ -14,7 +15,7 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
-from items_client import Client
+from items_client import AuthenticatedClient, Client
 from items_client.api.calculate import calculate
 from items_client.api.items import create_item, delete_item, get_item, list_items
 from items_client.models import (
@@ -79,13 +80,23 @@ def check_problems(client: Client) -> None:
     assert [error.field for error in invalid.errors] == ["name"]
 
 
-def main(url: str) -> None:
+def check_access_refused(url: str) -> None:
+    with Client(base_url=url, timeout=httpx.Timeout(5), raise_on_unexpected_status=True) as anonymous:
+        problem = check_problem(list_items.sync(client=anonymous), 401, "authentication-required")
+        assert "Bearer" in problem.detail
+
+
+def main(url: str, token: str | None) -> None:
     # Undocumented statuses raise instead of parsing as None: the document must list every answer.
-    with Client(base_url=url, timeout=httpx.Timeout(5), raise_on_unexpected_status=True) as client:
+    options: dict[str, Any] = {"base_url": url, "timeout": httpx.Timeout(5), "raise_on_unexpected_status": True}
+    # The generated AuthenticatedClient sends `Authorization: Bearer <token>` with every call.
+    with AuthenticatedClient(token=token, **options) if token else Client(**options) as client:
         check_items(client)
         check_calculate(client)
         check_problems(client)
+    if token:
+        check_access_refused(url)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.auth.issuer import Issuer
 from tests.conftest import Client, sqlite_url
 from tests.service import running_service, uv_executable
 
@@ -71,11 +72,14 @@ async def test_every_operation_has_its_stable_operation_id(sqlite_client: Client
     assert operations == OPERATIONS
 
 
-def test_a_client_generated_from_the_running_service_works_against_it(tmp_path: Path) -> None:
+def test_a_client_generated_from_the_running_service_works_against_it_with_and_without_tokens(
+    tmp_path: Path, issuer: Issuer
+) -> None:
     package = tmp_path / "generated" / "items_client"
     config = tmp_path / "generator.json"
     # Its default post-hooks only format the generated code: no use to a test.
     config.write_text('{"post_hooks": []}')
+    scenario_environment = {"PYTHONPATH": str(package.parent)}
     with running_service({"DATABASE_URL": sqlite_url(tmp_path)}, tmp_path / "service.log") as service:
         document = tmp_path / "openapi.json"
         document.write_bytes(httpx.get(service.url + DOCUMENT_PATH).raise_for_status().content)
@@ -84,4 +88,11 @@ def test_a_client_generated_from_the_running_service_works_against_it(tmp_path: 
             "openapi-python-client", "generate", "--meta", "none", "--fail-on-warning",
             "--path", str(document), "--output-path", str(package), "--config", str(config),
         )  # fmt: skip
-        openapi_tool("python", str(CLIENT_SCENARIO), service.url, env={"PYTHONPATH": str(package.parent)})
+        # The old demo's clients send no token to a service without an issuer.
+        openapi_tool("python", str(CLIENT_SCENARIO), service.url, env=scenario_environment)
+
+    protected = {"DATABASE_URL": sqlite_url(tmp_path / "protected"), **issuer.environ()}
+    (tmp_path / "protected").mkdir()
+    with running_service(protected, tmp_path / "protected.log") as service:
+        token = issuer.token("items:read", "items:write", "calculate")
+        openapi_tool("python", str(CLIENT_SCENARIO), service.url, token, env=scenario_environment)

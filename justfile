@@ -60,6 +60,18 @@ run:
     trap 'stop 130' INT
     wait $service
 
+# Print a 15-minute access token for SCOPES, signed by this checkout's development key (made on first use)
+token *scopes:
+    @{{run}} python ci/dev_token.py {{scopes}}
+
+# Run the service as `just run` does, trusting only the development key of `just token`
+[no-exit-message]
+run-dev-auth:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    eval "$({{run}} python ci/dev_token.py --environment)"
+    exec {{just_executable()}} run
+
 # Run the service with auto-reload and readable coloured logs, for local work
 dev:
     @LOG_FORMAT="${LOG_FORMAT:-console}" {{run}} python -m app --reload

@@ -12,7 +12,14 @@ configuration of ci/deploy/nginx/, and Prometheus from Debian scraping both. Und
    acknowledged must be readable afterwards; only the requests in flight on the killed replica may fail;
 3. observability: both targets are up in Prometheus, and the requests it counts across the replicas match
    the requests nginx logged, within one scrape interval's traffic;
-4. correlation: a W3C traceparent sent through nginx comes back as `trace_id` on the request's log records.
+4. correlation: a W3C traceparent sent through nginx comes back as `trace_id` on the request's log records;
+5. access: through nginx, a request without a token is refused (401), one without the scope too (403), and
+   one with it is served;
+6. rate limit: a client that sends far more than nginx's per-address limit gets 429s with Retry-After, while
+   another client, at an ordinary pace from another address at the same time, gets none.
+
+The replicas check access tokens from an identity provider on loopback (tests/auth/issuer.py), as production
+does: every request of the load carries one.
 
 It prints a table of requests, failures and p99 per scenario, and exits 1 on any broken promise.
 """
@@ -37,6 +44,7 @@ from typing import Any
 
 import httpx
 
+from tests.auth.issuer import AUDIENCE, Issuer, rsa_key, running_issuer
 from tests.postgres import throwaway_postgres
 from tests.service import Service, free_port, launch, wait_until_live
 
@@ -44,8 +52,16 @@ ROOT = Path(__file__).resolve().parents[1]
 NGINX_CONFIG = ROOT / "ci" / "deploy" / "nginx" / "nginx.conf"
 ALERT_RULES = ROOT / "ci" / "deploy" / "prometheus" / "alerts.yml"
 SCRAPE_INTERVAL_S = 1
-CONCURRENCY = 8
+CONCURRENCY = 16
 DEADLINE_S = 20.0
+# Each client of the load has a loopback address of its own, as clients behind a load balancer have, and stays
+# below nginx's limit per address (ci/deploy/nginx/nginx.conf: 50 a second).
+REQUESTS_PER_CLIENT_S = 30
+ALL_SCOPES = ("items:read", "items:write", "calculate")
+
+
+def client_address(number: int) -> str:
+    return f"127.0.0.{10 + number}"
 
 
 @dataclass
@@ -62,27 +78,33 @@ class Load:
     """Clients that create an item and read it back, in a loop, through the load balancer."""
 
     url: str
+    token: str
     outcomes: list[Outcome] = field(default_factory=list[Outcome])
     acknowledged: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
 
     async def run(self, stop: asyncio.Event, concurrency: int = CONCURRENCY) -> None:
+        await asyncio.gather(*(self._client(stop, number) for number in range(concurrency)))
+
+    async def _client(self, stop: asyncio.Event, number: int) -> None:
         # A connection per request: on a reload nginx closes idle keep-alive connections, and a request a
         # client sends on one at that moment is lost before any replica sees it. Clients that keep
         # connections alive retry such requests (RFC 9112, 9.3.1); these do not need to.
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=0)
-        async with httpx.AsyncClient(base_url=self.url, limits=limits, timeout=10) as client:
-            await asyncio.gather(*(self._client(client, stop, number) for number in range(concurrency)))
-
-    async def _client(self, client: httpx.AsyncClient, stop: asyncio.Event, number: int) -> None:
-        sequence = 0
-        while not stop.is_set():
-            sequence += 1
-            item = {"name": f"client {number}, item {sequence}", "description": ""}
-            created = await self._request(client, "POST", "/api/v1/items", item)
-            if created is not None and created.status_code == 201:
-                item = created.json()
-                self.acknowledged.append(item)
-                await self._request(client, "GET", f"/api/v1/items/{item['id']}")
+        transport = httpx.AsyncHTTPTransport(
+            local_address=client_address(number), limits=httpx.Limits(max_keepalive_connections=0)
+        )
+        headers = {"Authorization": f"Bearer {self.token}"}
+        async with httpx.AsyncClient(base_url=self.url, transport=transport, headers=headers, timeout=10) as client:
+            sequence = 0
+            while not stop.is_set():
+                sequence += 1
+                paced_until = time.perf_counter() + 2 / REQUESTS_PER_CLIENT_S  # two requests a round
+                item = {"name": f"client {number}, item {sequence}", "description": ""}
+                created = await self._request(client, "POST", "/api/v1/items", item)
+                if created is not None and created.status_code == 201:
+                    item = created.json()
+                    self.acknowledged.append(item)
+                    await self._request(client, "GET", f"/api/v1/items/{item['id']}")
+                await asyncio.sleep(max(0.0, paced_until - time.perf_counter()))
 
     async def _request(
         self, client: httpx.AsyncClient, method: str, path: str, body: dict[str, str] | None = None
@@ -114,8 +136,9 @@ class Result:
 
 
 class Replica:
-    def __init__(self, name: str, database_url: str, workdir: Path) -> None:
+    def __init__(self, name: str, database_url: str, workdir: Path, issuer: Issuer) -> None:
         self.name = name
+        self.issuer = issuer
         self.port = free_port()
         self.database_url = database_url
         self.workdir = workdir
@@ -133,6 +156,8 @@ class Replica:
             "DATABASE_URL": self.database_url,
             "ENVIRONMENT": "replicas",
             "SHUTDOWN_TIMEOUT": "5",
+            "AUTH_ISSUER": self.issuer.url,
+            "AUTH_AUDIENCE": AUDIENCE,
         }
         log_path = self.workdir / f"{self.name}.{len(self.log_paths) + 1}.log"  # one file per run
         self.log_paths.append(log_path)
@@ -263,9 +288,9 @@ class Prometheus:
 
 
 @contextmanager
-def steady_load(url: str) -> Generator[Load]:
+def steady_load(url: str, token: str) -> Generator[Load]:
     """Load through the load balancer for as long as the block runs, from a thread of its own."""
-    load = Load(url)
+    load = Load(url, token)
     stop = asyncio.Event()
     loop = asyncio.new_event_loop()
     runner = loop.create_task(load.run(stop))
@@ -281,9 +306,9 @@ def steady_load(url: str) -> Generator[Load]:
         loop.close()
 
 
-def rolling_restart(replicas: list[Replica], nginx: Nginx) -> Result:
+def rolling_restart(replicas: list[Replica], nginx: Nginx, token: str) -> Result:
     promises: list[tuple[str, bool]] = []
-    with steady_load(nginx.url) as load:
+    with steady_load(nginx.url, token) as load:
         for replica in replicas:
             nginx.route_to(replicas, down=replica)
             nginx.reload()
@@ -298,14 +323,16 @@ def rolling_restart(replicas: list[Replica], nginx: Nginx) -> Result:
     return result
 
 
-def crash(replicas: list[Replica], nginx: Nginx) -> Result:
+def crash(replicas: list[Replica], nginx: Nginx, token: str) -> Result:
     victim = replicas[0]
-    with steady_load(nginx.url) as load:
+    with steady_load(nginx.url, token) as load:
         time.sleep(1)
         victim.kill()
         time.sleep(1)
     victim.start()
-    with httpx.Client(base_url=nginx.url, timeout=10) as client:
+    # Read back from a replica directly: through nginx, so many reads from one address would be rate limited.
+    survivor = f"http://{replicas[1].address}"
+    with httpx.Client(base_url=survivor, timeout=10, headers={"Authorization": f"Bearer {token}"}) as client:
         missing = [item for item in load.acknowledged if client.get(f"/api/v1/items/{item['id']}").json() != item]
     result = Result("crash (SIGKILL)", load.outcomes, [])
     result.promises.append((f"every acknowledged create is readable ({len(load.acknowledged)})", not missing))
@@ -314,12 +341,12 @@ def crash(replicas: list[Replica], nginx: Nginx) -> Result:
     return result
 
 
-def observability(replicas: list[Replica], nginx: Nginx, prometheus: Prometheus) -> Result:
+def observability(replicas: list[Replica], nginx: Nginx, prometheus: Prometheus, token: str) -> Result:
     counted = 'sum(http_requests_total{job="items-service", route!="/metrics"})'
     wait_until(lambda: prometheus.scalar('count(up{job="items-service"} == 1)') == len(replicas))
     time.sleep(2 * SCRAPE_INTERVAL_S)
     before_prometheus, before_nginx = prometheus.scalar(counted), nginx.logged_requests()
-    with steady_load(nginx.url) as load:
+    with steady_load(nginx.url, token) as load:
         time.sleep(3)
     time.sleep(2 * SCRAPE_INTERVAL_S)  # the last scrape follows the last request
     counted_by_prometheus = prometheus.scalar(counted) - before_prometheus
@@ -333,10 +360,10 @@ def observability(replicas: list[Replica], nginx: Nginx, prometheus: Prometheus)
     return result
 
 
-def correlation(replicas: list[Replica], nginx: Nginx) -> Result:
+def correlation(replicas: list[Replica], nginx: Nginx, token: str) -> Result:
     trace_id = secrets.token_hex(16)
     started = time.perf_counter()
-    headers = {"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"}
+    headers = {"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01", "Authorization": f"Bearer {token}"}
     response = httpx.post(f"{nginx.url}/api/v1/items", json={"name": "traced", "description": ""}, headers=headers)
     outcomes = [Outcome("POST", response.status_code, time.perf_counter() - started)]
     malformed = httpx.get(f"{nginx.url}/health", headers={"traceparent": "00-not-a-trace"})
@@ -353,6 +380,74 @@ def correlation(replicas: list[Replica], nginx: Nginx) -> Result:
     return Result("correlation", outcomes, promises)
 
 
+def access(nginx: Nginx, issuer: Issuer) -> Result:
+    url = f"{nginx.url}/api/v1/items"
+    cases = [
+        ("without a token: 401", {}, 401),
+        ("without the scope: 403", {"Authorization": f"Bearer {issuer.token('calculate')}"}, 403),
+        ("with the scope: 200", {"Authorization": f"Bearer {issuer.token('items:read')}"}, 200),
+    ]
+    outcomes: list[Outcome] = []
+    promises: list[tuple[str, bool]] = []
+    for promise, headers, expected in cases:
+        response = httpx.get(url, headers=headers)
+        outcomes.append(
+            Outcome("GET", 200 if response.status_code == expected else 0, response.elapsed.total_seconds())
+        )
+        promises.append((promise, response.status_code == expected))
+    return Result("access", outcomes, promises)
+
+
+async def send_at_pace(url: str, token: str, address: str, count: int, every_s: float) -> list[httpx.Response]:
+    """`count` reads of the list from `address`, `every_s` apart, on one connection."""
+    transport = httpx.AsyncHTTPTransport(local_address=address)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=url, transport=transport, headers=headers, timeout=10) as client:
+        responses: list[httpx.Response] = []
+        for _ in range(count):
+            responses.append(await client.get("/api/v1/items?limit=1"))
+            await asyncio.sleep(every_s)
+        return responses
+
+
+async def flood(url: str, token: str, address: str, count: int) -> list[httpx.Response]:
+    """`count` reads of the list from `address` at once, on 16 connections."""
+    transport = httpx.AsyncHTTPTransport(local_address=address, limits=httpx.Limits(max_connections=16))
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=url, transport=transport, headers=headers, timeout=10) as client:
+        return list(await asyncio.gather(*(client.get("/api/v1/items?limit=1") for _ in range(count))))
+
+
+def rate_limit(nginx: Nginx, token: str) -> Result:
+    flooded: list[httpx.Response] = []
+    # The flood runs in a thread of its own, so that the paced client's timings are not its event loop's.
+    flooding = threading.Thread(target=lambda: flooded.extend(asyncio.run(flood(nginx.url, token, "127.0.0.2", 600))))
+    flooding.start()
+    paced = asyncio.run(send_at_pace(nginx.url, token, "127.0.0.3", 20, 0.05))
+    flooding.join(DEADLINE_S)
+    limited = [response for response in flooded if response.status_code == 429]
+    # The flood's 429s are what this scenario proves: only the paced client's answers count as failures.
+    outcomes = [Outcome("GET", response.status_code, response.elapsed.total_seconds()) for response in paced]
+    result = Result("rate limit", outcomes, [])
+    result.promises += [
+        (f"the flooding client was limited ({len(limited)} of {len(flooded)} got 429)", bool(limited)),
+        (
+            "every 429 carries Retry-After and a problem document",
+            all(
+                response.headers.get("retry-after") == "1"
+                and response.headers.get("content-type") == "application/problem+json"
+                and response.json()["status"] == 429
+                for response in limited
+            ),
+        ),
+        (
+            f"the other client, from another address meanwhile, was not ({len(paced)} requests)",
+            all(response.status_code == 200 for response in paced),
+        ),
+    ]
+    return result
+
+
 def main() -> int:
     # `just replicas` installs them where they are missing.
     for program in ("nginx", "prometheus"):
@@ -364,7 +459,9 @@ def main() -> int:
     results: list[Result] = []
     with ExitStack() as stack:
         database_url = stack.enter_context(throwaway_postgres())
-        replicas = [Replica(name, database_url, workdir) for name in ("replica-1", "replica-2")]
+        issuer = stack.enter_context(running_issuer(rsa_key("replicas-1")))
+        token = issuer.token(*ALL_SCOPES)
+        replicas = [Replica(name, database_url, workdir, issuer) for name in ("replica-1", "replica-2")]
         for replica in replicas:
             stack.callback(replica.kill)
             replica.start()
@@ -375,10 +472,12 @@ def main() -> int:
         prometheus = Prometheus(workdir, replicas)
         prometheus.start()
         stack.callback(prometheus.stop)
-        results.append(rolling_restart(replicas, nginx))
-        results.append(crash(replicas, nginx))
-        results.append(observability(replicas, nginx, prometheus))
-        results.append(correlation(replicas, nginx))
+        results.append(rolling_restart(replicas, nginx, token))
+        results.append(crash(replicas, nginx, token))
+        results.append(observability(replicas, nginx, prometheus, token))
+        results.append(correlation(replicas, nginx, token))
+        results.append(access(nginx, issuer))
+        results.append(rate_limit(nginx, token))
     print()
     print(f"{'scenario':<18} {'requests':>9} {'failures':>9} {'p99 ms':>8}")
     for result in results:

@@ -382,7 +382,7 @@ def correlation(replicas: list[Replica], nginx: Nginx, token: str) -> Result:
 
 def access(nginx: Nginx, issuer: Issuer) -> Result:
     url = f"{nginx.url}/api/v1/items"
-    cases = [
+    cases: list[tuple[str, dict[str, str], int]] = [
         ("without a token: 401", {}, 401),
         ("without the scope: 403", {"Authorization": f"Bearer {issuer.token('calculate')}"}, 403),
         ("with the scope: 200", {"Authorization": f"Bearer {issuer.token('items:read')}"}, 200),

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
+import msgspec
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi.spec import SecurityRequirement, SecurityScheme
 
 from app.auth.errors import AuthenticationRequired, InsufficientScope, InvalidToken
-from app.auth.tokens import AccessToken, TokenVerifier
+
+if TYPE_CHECKING:
+    # Not at run time: verifying tokens brings PyJWT, cryptography and httpx (about 12 MiB), which a service
+    # without an issuer never needs (app/auth/lifespan.py imports them when it does).
+    from app.auth.tokens import TokenVerifier
 
 ITEMS_READ = "items:read"
 ITEMS_WRITE = "items:write"
@@ -40,6 +45,14 @@ BEARER_SCHEME = SecurityScheme(
 
 AnyConnection = ASGIConnection[Any, Any, Any, Any]
 Guard = Callable[[AnyConnection, BaseRouteHandler], Awaitable[None]]
+
+
+class AccessToken(msgspec.Struct, frozen=True):
+    """Who called, for whom, and what they may do: what the service keeps of a verified token."""
+
+    scopes: frozenset[str]
+    subject: str | None = None
+    client_id: str | None = None
 
 
 class Access(TypedDict):

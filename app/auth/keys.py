@@ -102,21 +102,25 @@ class IssuerKeys:
         self._attempted_at = -math.inf
         self._last_attempt_failed = False
         self._fetch: asyncio.Task[None] | None = None
+        self.generation = 0  # counts the key sets fetched: what a key set verified is trusted no longer
 
     async def refresh(self) -> None:
         """Fetch the key set now, or join the fetch under way; a failure is logged and the old keys stay."""
         # Shielded: a request that gives up waiting must not cancel the fetch other requests wait for.
         await asyncio.shield(self._fetch_in_background())
 
+    def keep_fresh(self) -> int:
+        """The generation of the key set in force. Once it is older than its maximum age, a new one is fetched in
+        the background: the stale keys verify meanwhile, and no request waits for the provider."""
+        if self._clock() - self._fetched_at >= self._settings.keys_max_age and self._may_fetch():
+            self._fetch_in_background()
+        return self.generation
+
     async def key(self, kid: str | None, algorithm: str) -> PyJWK:
         """The key that verifies a token whose header names `kid` and `algorithm`."""
-        now = self._clock()
-        may_fetch = self._fetch is not None or now - self._attempted_at >= self._settings.keys_min_interval
-        if may_fetch and (self._keys is None or self._find(kid) is None):
+        self.keep_fresh()
+        if self._find(kid) is None and self._may_fetch():
             await self.refresh()
-        elif may_fetch and now - self._fetched_at >= self._settings.keys_max_age:
-            # Stale keys still verify while the new set is fetched: no request waits for the provider.
-            self._fetch_in_background()
         by_algorithm = self._find(kid)
         if by_algorithm is None:
             if self._keys is None or self._last_attempt_failed:
@@ -131,6 +135,10 @@ class IssuerKeys:
         if self._fetch is not None:
             self._fetch.cancel()
         await self._client.aclose()
+
+    def _may_fetch(self) -> bool:
+        # Joining the fetch under way costs the provider nothing.
+        return self._fetch is not None or self._clock() - self._attempted_at >= self._settings.keys_min_interval
 
     def _find(self, kid: str | None) -> dict[str, PyJWK] | None:
         if self._keys is None:
@@ -170,6 +178,7 @@ class IssuerKeys:
             )
             return
         self._keys, self._fetched_at, self._last_attempt_failed = keys, self._clock(), False
+        self.generation += 1
         logger.info("identity provider keys fetched", key_ids=sorted(str(kid) for kid in keys))
 
     async def _discover(self) -> str:

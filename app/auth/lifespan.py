@@ -5,11 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-import httpx
 from litestar import Litestar
 
-from app.auth.keys import IssuerKeys
-from app.auth.tokens import TokenVerifier
 from app.settings import AuthSettings
 
 KeySetLifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
@@ -23,6 +20,12 @@ def token_verifier(settings: AuthSettings | None) -> KeySetLifespan:
         if settings is None:
             yield
             return
+        # Imported only here: PyJWT, cryptography and httpx take about 12 MiB that an open service never needs.
+        import httpx  # noqa: PLC0415
+
+        from app.auth.keys import IssuerKeys  # noqa: PLC0415
+        from app.auth.tokens import TokenVerifier  # noqa: PLC0415
+
         # Made here, on the loop that serves requests: an httpx client belongs to the loop it was made on.
         keys = IssuerKeys(settings, httpx.AsyncClient(timeout=5.0))
         # Fetched before the first request, which then need not wait. A provider that is down delays start-up

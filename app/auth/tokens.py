@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import jwt
-import msgspec
+import time
+from typing import NamedTuple
 
+import jwt
+from cachetools import TLRUCache
+
+from app.auth.access import AccessToken
 from app.auth.errors import InvalidToken
 from app.auth.keys import ACCEPTED_ALGORITHMS, IssuerKeys
 from app.settings import AuthSettings
@@ -15,6 +19,10 @@ CLOCK_LEEWAY_S = 30
 MAX_TOKEN_LENGTH = 8192
 # RFC 9068, section 2.2 requires these of an access token; `sub` and `client_id` are read where present.
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud"]
+# Clients send the same token with every request for its whole life: one verification serves them all.
+# Only tokens that passed every check enter, under their exact text, until they expire; a new key set
+# empties it. Bounded, so that it never holds more than a few MiB.
+VERIFIED_TOKENS_CACHED = 4096
 
 # What the client is told for each of PyJWT's refusals: sentences of our own, never the library's
 # message, which may quote parts of the token or the key.
@@ -29,21 +37,30 @@ REASONS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
 )
 
 
-class AccessToken(msgspec.Struct, frozen=True):
-    """Who called, for whom, and what they may do: what the service keeps of a verified token."""
-
-    scopes: frozenset[str]
-    subject: str | None = None
-    client_id: str | None = None
+class VerifiedToken(NamedTuple):
+    access: AccessToken
+    valid_until: float  # seconds since the epoch: `exp` with the clock leeway, as PyJWT judges it
+    key_set: int  # the generation of the key set that verified it
 
 
 class TokenVerifier:
     def __init__(self, settings: AuthSettings, keys: IssuerKeys) -> None:
         self._settings = settings
         self.keys = keys
+        self._verified: TLRUCache[str, VerifiedToken] = TLRUCache(
+            VERIFIED_TOKENS_CACHED, ttu=lambda _token, verified, _now: verified.valid_until, timer=time.time
+        )
 
     async def verify(self, token: str) -> AccessToken:
         """The verified token, or `InvalidToken` saying what is wrong (`KeysUnavailable` if nothing can tell)."""
+        verified = self._verified.get(token)
+        if verified is not None and verified.key_set == self.keys.keep_fresh():
+            return verified.access
+        access, expires_at = await self._verify(token)
+        self._verified[token] = VerifiedToken(access, expires_at + CLOCK_LEEWAY_S, self.keys.generation)
+        return access
+
+    async def _verify(self, token: str) -> tuple[AccessToken, float]:
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken(f"The token is longer than {MAX_TOKEN_LENGTH} characters.")
         try:
@@ -71,7 +88,8 @@ class TokenVerifier:
         except jwt.PyJWTError as error:
             reason = next((text for kind, text in REASONS if isinstance(error, kind)), "The token is malformed.")
             raise InvalidToken(reason) from None
-        return AccessToken(scopes=scopes_of(claims), subject=_text(claims.get("sub")), client_id=client_of(claims))
+        access = AccessToken(scopes=scopes_of(claims), subject=_text(claims.get("sub")), client_id=client_of(claims))
+        return access, float(claims["exp"])
 
 
 def scopes_of(claims: dict[str, object]) -> frozenset[str]:

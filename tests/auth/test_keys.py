@@ -228,3 +228,12 @@ async def test_the_service_never_calls_the_provider_per_request(auth_client: Cli
 
 async def _is(status: Awaitable[int], expected: int) -> bool:
     return await status == expected
+
+
+async def test_a_token_verified_once_is_refused_once_it_expires(auth_client: Client, issuer: Issuer) -> None:
+    # Expired 29 s ago: accepted within the 30 s leeway, for about one second more.
+    token = issuer.token("items:read", claims={"exp": int(time.time()) - 29})
+    assert await status_of(auth_client, token) == 200
+    assert await status_of(auth_client, token) == 200  # served from the verified tokens
+
+    await eventually(lambda: _is(status_of(auth_client, token), 401), deadline_s=5)

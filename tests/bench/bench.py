@@ -5,7 +5,9 @@
 The service runs as in production (JSON access lines to a file, metrics on, one uvicorn worker);
 the raw ASGI baseline (tests/bench/baseline.py) and the same endpoints written plainly in Litestar
 (tests/bench/framework.py: the framework's own cost, nothing of the service's) run under the same
-uvicorn, and so does the service with its access line off. Servers are pinned to CPU 0 and wrk to
+uvicorn, and so does the service with its access line off, and with access tokens checked (its
+reads then carry a bearer token, RS256 as most identity providers sign, verified against a key set
+on disk: the cost of verification, not of a network). Servers are pinned to CPU 0 and wrk to
 CPU 1 where there are two. Item scenarios run on SQLite, and on PostgreSQL too when TEST_DATABASE_URL
 is set. A benchmark, not a test: it reports and compares against the floors of tests/bench/README.md,
 it asserts nothing.
@@ -39,6 +41,8 @@ FLOORS = {"health": 0.85, "calculate": 0.85, "read item": 0.70, "create item": 0
 P99_CEILING_MS = 20.0
 COLD_START_CEILING_S = 0.5
 IDLE_RSS_CEILING_MIB = 55.0
+# An authenticated read against an open one, both on the service (issue 18).
+AUTHENTICATED_READ_FLOOR = 0.80
 TWO_CPUS = (os.cpu_count() or 1) >= 2
 
 
@@ -79,7 +83,14 @@ class Target:
     idle_rss_mib: float = 0.0
     loaded_rss_mib: float = 0.0
     item_id: str = ""
+    headers: dict[str, str] = field(default_factory=dict[str, str])
+    only: frozenset[str] | None = None  # the scenarios measured on this target; None: every one
     results: dict[str, list[Measurement]] = field(default_factory=dict[str, list[Measurement]])
+
+    def measures(self, scenario: Scenario) -> bool:
+        if self.only is not None:
+            return scenario.name in self.only
+        return scenario.uses_items or self.name != "postgresql"
 
     def start(self, log: Path) -> None:
         self.port = free_port()
@@ -124,7 +135,7 @@ def rss_mib(pid: int, key: str = "VmRSS") -> float:
 
 async def seed(target: Target, count: int) -> None:
     limits = httpx.Limits(max_connections=32)
-    async with httpx.AsyncClient(base_url=target.url, limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=target.url, limits=limits, timeout=30, headers=target.headers) as client:
 
         async def create(number: int) -> str:
             response = await client.post("/api/v1/items", json={"name": f"seed {number}", "description": "seeded"})
@@ -141,8 +152,10 @@ async def seed(target: Target, count: int) -> None:
 def wrk(target: Target, scenario: Scenario, duration: int, connections: int, workdir: Path) -> Measurement:
     script = workdir / "scenario.lua"
     body = json.dumps(scenario.body) if scenario.body else "nil"
+    headers = {"Content-Type": "application/json", **target.headers}
     script.write_text(
-        f'wrk.method = "{scenario.method}"\nwrk.body = {body}\nwrk.headers["Content-Type"] = "application/json"\n'
+        f'wrk.method = "{scenario.method}"\nwrk.body = {body}\n'
+        + "".join(f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}\n" for name, value in headers.items())
     )
     path = scenario.path.replace("{id}", target.item_id)
     pin = ["taskset", "-c", "1"] if TWO_CPUS else []
@@ -211,6 +224,7 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
             {**production, "ACCESS_LOG": "false", "DATABASE_URL": f"sqlite:///{workdir / 'quiet.db'}"},
         ),
     ]
+    targets.append(authenticated_target(service, production, workdir))
     if postgres := os.environ.get("TEST_DATABASE_URL"):
         subprocess.run([sys.executable, "-c", RESET_POSTGRES, postgres], check=True)
         targets.append(Target("postgresql", service, {**production, "DATABASE_URL": postgres}))
@@ -218,7 +232,7 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
     print(f"Benchmark: {arguments.rounds} rounds of {arguments.duration} s, {arguments.connections} connections,")
     print(f"servers on CPU 0 and wrk on CPU 1: {TWO_CPUS}. Logs in {workdir}.")
     print("Targets: the raw ASGI baseline, the endpoints written plainly in Litestar, the service on each database,")
-    print("and the service on SQLite without access lines.")
+    print("the service on SQLite without access lines, and with access tokens checked (read item only).")
     try:
         for target in targets:
             target.start(workdir / f"{target.name}.log")
@@ -227,7 +241,7 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
         for scenario in SCENARIOS:
             for _ in range(arguments.rounds):
                 for target in targets:  # interleaved, so that drift on the machine hits every target alike
-                    if scenario.uses_items or target.name != "postgresql":
+                    if target.measures(scenario):
                         measurement = wrk(target, scenario, arguments.duration, arguments.connections, workdir)
                         target.results.setdefault(scenario.name, []).append(measurement)
             print(f"  measured {scenario.name}")
@@ -282,6 +296,14 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
         reference = median(framework.results[name]).requests_per_s
         ratio = median(sqlite.results[name]).requests_per_s / reference
         verdicts.append((f"{name} at {ratio:.0%} of plain Litestar (floor {floor:.0%})", ratio >= floor))
+    authenticated = median(by_name["token"].results["read item"]).requests_per_s
+    ratio = authenticated / median(sqlite.results["read item"]).requests_per_s
+    verdicts.append(
+        (
+            f"read item with a token at {ratio:.0%} of read item without (floor {AUTHENTICATED_READ_FLOOR:.0%})",
+            ratio >= AUTHENTICATED_READ_FLOOR,
+        )
+    )
     worst_p99 = max(median(measurements).p99_ms for measurements in sqlite.results.values())
     verdicts.append((f"worst p99 {worst_p99:.1f} ms (ceiling {P99_CEILING_MS:.0f} ms)", worst_p99 <= P99_CEILING_MS))
     cold_start = f"cold start {sqlite.cold_start_s:.3f} s (ceiling {COLD_START_CEILING_S} s)"
@@ -311,6 +333,25 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
     arguments.output.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nWrote {arguments.output}")
     return 0
+
+
+def authenticated_target(service: list[str], production: dict[str, str], workdir: Path) -> Target:
+    """The service on SQLite checking access tokens: RS256, the key set read from a file (no network)."""
+    from tests.auth.issuer import AUDIENCE, Issuer, rsa_key  # noqa: PLC0415 - cryptography only here
+
+    issuer = Issuer([rsa_key("bench", publish_algorithm=True)])
+    key_set = workdir / "jwks.json"
+    key_set.write_bytes(issuer.key_set())
+    settings = {"AUTH_ISSUER": issuer.url, "AUTH_AUDIENCE": AUDIENCE, "AUTH_JWKS_URL": key_set.as_uri()}
+    # Valid for longer than any run takes.
+    token = issuer.token("items:read", "items:write", claims={"exp": int(time.time()) + 24 * 3600})
+    return Target(
+        "token",
+        service,
+        {**production, **settings, "DATABASE_URL": f"sqlite:///{workdir / 'token.db'}"},
+        headers={"Authorization": f"Bearer {token}"},
+        only=frozenset({"read item"}),
+    )
 
 
 RESET_POSTGRES = """

@@ -9,6 +9,9 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
+from app.settings import Settings
 from tests.conftest import Client
 from tests.delivery.ci_files import load
 from tests.metrics import samples
@@ -82,3 +85,27 @@ def test_prometheus_scrapes_every_replica_nginx_balances_in_compose() -> None:
     assert scrape["job_name"] == "items-service", "the rules and the dashboard select this job"
     assert len(replicas) >= 2
     assert replicas == balanced == scraped
+
+
+def overlay_settings(overlay: str) -> dict[str, str]:
+    """The ConfigMap an overlay renders: the base's literals, merged with the overlay's."""
+    kubernetes = DEPLOY / "kubernetes"
+    settings: dict[str, str] = {}
+    for directory in (kubernetes / "base", kubernetes / overlay):
+        for generator in load(directory / "kustomization.yaml")["configMapGenerator"]:
+            settings |= dict(literal.split("=", 1) for literal in generator["literals"])
+    return settings
+
+
+@pytest.mark.parametrize("overlay", ["staging", "production"])
+def test_each_overlays_settings_start_the_service_with_tokens_checked(overlay: str) -> None:
+    # DATABASE_URL comes from the Secret: any valid one stands in for it.
+    settings = Settings.from_environ({**overlay_settings(overlay), "DATABASE_URL": "postgresql://u:p@db/items"})
+    assert settings.auth is not None
+
+
+def test_the_compose_replicas_settings_start_the_service_with_tokens_checked() -> None:
+    environment = load(DEPLOY / "compose.yaml")["x-replica"]["environment"]
+    # Compose's ${NAME:-default}, as Compose substitutes it when NAME is unset.
+    resolved = {name: re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(value)) for name, value in environment.items()}
+    assert Settings.from_environ(resolved).auth is not None

@@ -12,9 +12,9 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components
 
 from app import __version__
-from app.auth.access import BEARER_SCHEME, BEARER_SCHEME_NAME
+from app.auth.access import BEARER_SCHEME, BEARER_SCHEME_NAME, AccessRules
 from app.auth.lifespan import token_verifier
-from app.calculate.routes import CalculateController
+from app.calculate.routes import calculate_routes
 from app.health import health_routes
 from app.http.bodies import StrictJSONRequest
 from app.http.docs_page import DOCS_PATH, swagger_ui, swagger_ui_assets
@@ -22,7 +22,7 @@ from app.http.observe import RequestObserver
 from app.http.options import CorrectOptionsAllow
 from app.http.problems import EXCEPTION_HANDLERS
 from app.items.errors import SchemaTooNew, StorageUnavailable
-from app.items.routes import ItemController
+from app.items.routes import item_routes
 from app.items.store import open_store
 from app.observability.logs import get_logger
 from app.observability.metrics import RequestMetrics, metrics_endpoint
@@ -36,6 +36,7 @@ logger = get_logger("app.asgi")
 def create_app(settings: Settings) -> RequestObserver:
     """Build the service for `settings`; the database is opened when the app starts, not here."""
     metrics = RequestMetrics(settings.metrics_multiprocess_dir) if settings.metrics else None
+    access = AccessRules(tokens_checked=settings.auth is not None)
 
     @asynccontextmanager
     async def item_store(app: Litestar) -> AsyncGenerator[None]:
@@ -69,8 +70,8 @@ def create_app(settings: Settings) -> RequestObserver:
     litestar = Litestar(
         route_handlers=[
             health_routes(settings.environment),
-            ItemController,
-            CalculateController,
+            item_routes(access),
+            calculate_routes(access),
             swagger_ui_assets(),
             *([metrics_endpoint] if metrics else []),
         ],
@@ -85,7 +86,9 @@ def create_app(settings: Settings) -> RequestObserver:
             description="Items (persistent) and a calculator, served by Litestar and msgspec.",
             path=DOCS_PATH,
             render_plugins=[swagger_ui()],
-            components=Components(security_schemes={BEARER_SCHEME_NAME: BEARER_SCHEME}),
+            components=Components(
+                security_schemes={BEARER_SCHEME_NAME: BEARER_SCHEME} if access.tokens_checked else None
+            ),
         ),
         logging_config=None,
         debug=False,

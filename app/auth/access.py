@@ -1,14 +1,15 @@
-"""Who may call what: each protected operation names its scope, checked by a Litestar guard.
+"""Who may call what: each operation names the scope it needs, checked by a Litestar guard.
 
-`@get(..., **requires(ITEMS_READ))` gives an operation its guard and its OpenAPI security requirement in
-one place. Without an issuer configured (`AUTH_ISSUER` unset) the guard lets every request through, as
-the old demo did. The guard runs before Litestar reads the body or the parameters, so a request without
-a valid token learns nothing about its input.
+`get(..., **access.requires(ITEMS_READ))` gives an operation its guard and its security requirement in the API
+document. Without an issuer configured (`AUTH_ISSUER` unset) it gives nothing: the operation is open, as the
+old demo's were, and documented without a requirement. The guard runs before
+Litestar reads the body or the parameters, so a request without a valid token learns nothing about its input.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -28,7 +29,8 @@ ITEMS_READ = "items:read"
 ITEMS_WRITE = "items:write"
 CALCULATE = "calculate"
 
-# The answers of a protected operation whose token is missing, invalid or short of the scope.
+# The answers of an operation whose token is missing, invalid or short of the scope, where tokens are checked; a
+# 503 when the identity provider's keys cannot be fetched. Each protected operation documents them.
 ACCESS_ERRORS = (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN)
 
 BEARER_SCHEME_NAME = "bearerAuth"
@@ -38,7 +40,7 @@ BEARER_SCHEME = SecurityScheme(
     bearer_format="JWT",
     description=(
         "An access token from the identity provider that AUTH_ISSUER names, sent as `Authorization: Bearer "
-        "<token>`; each operation lists the scope it needs. A service started without AUTH_ISSUER is open."
+        "<token>`; each operation lists the scope it needs."
     ),
 )
 
@@ -56,26 +58,38 @@ class AccessToken(msgspec.Struct, frozen=True):
 
 
 class Access(TypedDict):
-    """What an operation declares about access: the guard that enforces it and what the API document says."""
+    """What an operation declares about access, spread into its route decorator: its guard, and its requirement
+    in the API document."""
 
     guards: list[Guard]
     security: list[SecurityRequirement]
 
 
-def requires(scope: str) -> Access:
-    """The guard and the documented requirement of an operation that needs `scope`."""
+@dataclass(frozen=True, slots=True)
+class AccessRules:
+    """Whether this service checks tokens: the app factory decides from the settings, the routes ask."""
 
-    async def has_scope(connection: AnyConnection, _: BaseRouteHandler) -> None:
-        verifier: TokenVerifier | None = connection.app.state.token_verifier
-        if verifier is None:
-            return
+    tokens_checked: bool
+
+    def requires(self, scope: str) -> Access:
+        """The declaration of an operation that needs `scope`: nothing at all where tokens are not checked."""
+        if not self.tokens_checked:
+            return {"guards": [], "security": []}
+        return {"guards": [has_scope(scope)], "security": [{BEARER_SCHEME_NAME: [scope]}]}
+
+
+def has_scope(scope: str) -> Guard:
+    """A guard that lets a request through when its bearer token is valid and grants `scope`."""
+
+    async def guard(connection: AnyConnection, _: BaseRouteHandler) -> None:
+        verifier: TokenVerifier = connection.app.state.token_verifier
         token = await verifier.verify(bearer_token(connection.headers.get("authorization")))
         # Litestar's place for what authentication found (request.auth); the access line reads the client there.
         connection.scope["auth"] = token
         if scope not in token.scopes:
             raise InsufficientScope(scope)
 
-    return {"guards": [has_scope], "security": [{BEARER_SCHEME_NAME: [scope]}]}
+    return guard
 
 
 def bearer_token(authorization: str | None) -> str:

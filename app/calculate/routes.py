@@ -1,39 +1,44 @@
-"""POST /api/v1/calculate."""
+"""POST /api/v1/calculate, behind the scope calculate where tokens are checked."""
 
 from __future__ import annotations
 
 from http import HTTPStatus
 
-from litestar import Controller, post
+from litestar import Router, post
 from litestar.params import JSONBody
 
-from app.auth.access import ACCESS_ERRORS, CALCULATE, requires
+from app.auth.access import ACCESS_ERRORS, CALCULATE, AccessRules
 from app.calculate.calculator import calculate
 from app.calculate.models import CalculationRequest, CalculationResult
 from app.http.problems import problem_responses
 
 
-class CalculateController(Controller):
-    path = "/api/v1/calculate"
-    tags = ["calculate"]  # noqa: RUF012 - Litestar reads it as a class attribute
+async def calculate_route(data: JSONBody[CalculationRequest]) -> CalculationResult:
+    result = calculate(data.a, data.b, data.operation)
+    return CalculationResult(a=data.a, b=data.b, operation=data.operation, result=result)
 
-    @post(
-        "",
-        status_code=HTTPStatus.OK,
-        operation_id="calculate",
-        **requires(CALCULATE),
-        summary="Calculate",
-        description="Add, subtract, multiply or divide two numbers. Integer operands give exact integer results "
-        "for add, subtract and multiply; divide always returns a float.",
-        responses=problem_responses(
-            *ACCESS_ERRORS,
-            HTTPStatus.BAD_REQUEST,
-            HTTPStatus.UNPROCESSABLE_ENTITY,
-            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-            HTTPStatus.SERVICE_UNAVAILABLE,
-        ),
+
+def calculate_routes(access: AccessRules) -> Router:
+    return Router(
+        path="/api/v1/calculate",
+        tags=["calculate"],
+        route_handlers=[
+            post(
+                "",
+                status_code=HTTPStatus.OK,
+                operation_id="calculate",
+                summary="Calculate",
+                description="Add, subtract, multiply or divide two numbers. Integer operands give exact integer "
+                "results for add, subtract and multiply; divide always returns a float.",
+                responses=problem_responses(
+                    *ACCESS_ERRORS,
+                    HTTPStatus.BAD_REQUEST,
+                    HTTPStatus.UNPROCESSABLE_ENTITY,
+                    HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                    HTTPStatus.SERVICE_UNAVAILABLE,
+                ),
+                **access.requires(CALCULATE),
+            )(calculate_route)
+        ],
     )
-    async def calculate(self, data: JSONBody[CalculationRequest]) -> CalculationResult:
-        result = calculate(data.a, data.b, data.operation)
-        return CalculationResult(a=data.a, b=data.b, operation=data.operation, result=result)

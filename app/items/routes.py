@@ -1,4 +1,4 @@
-"""The items API: /api/v1/items."""
+"""The items API: /api/v1/items, each operation behind the scope it needs where tokens are checked."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar import Request, Response, Router, delete, get, patch, post, put
 from litestar.datastructures import ResponseHeader
 from litestar.params import JSONBody, Parameter
 
-from app.auth.access import ACCESS_ERRORS, ITEMS_READ, ITEMS_WRITE, requires
+from app.auth.access import ACCESS_ERRORS, ITEMS_READ, ITEMS_WRITE, AccessRules
 from app.http.problems import problem_responses
 from app.items.errors import ItemNotFound
 from app.items.models import Item, ItemCreate, ItemPatch, new_item
@@ -44,8 +44,11 @@ LINK_HEADER = ResponseHeader(
     description="RFC 8288 link to the next page, present when more items follow.",
 )
 
+ITEMS_PATH = "/api/v1/items"
+
 AnyRequest = Request[Any, Any, Any]
 
+# Every operation may find the database unreachable (or, where tokens are checked, the identity provider's keys).
 BODY_ERRORS = (
     *ACCESS_ERRORS,
     HTTPStatus.BAD_REQUEST,
@@ -56,92 +59,101 @@ BODY_ERRORS = (
 )
 
 
-class ItemController(Controller):
-    path = "/api/v1/items"
-    tags = ["items"]  # noqa: RUF012 - Litestar reads it as a class attribute
+async def create_item(data: JSONBody[ItemCreate], request: AnyRequest) -> Response[Item]:
+    item = new_item(data.name, data.description)
+    await store_of(request).add(item)
+    return Response(item, status_code=HTTPStatus.CREATED, headers={"Location": f"{ITEMS_PATH}/{item.id}"})
 
-    @post(
-        "",
-        summary="Create an item",
-        operation_id="createItem",
-        **requires(ITEMS_WRITE),
-        response_headers=[LOCATION_HEADER],
-        responses=problem_responses(*BODY_ERRORS),
-    )
-    async def create_item(self, data: JSONBody[ItemCreate], request: AnyRequest) -> Response[Item]:
-        item = new_item(data.name, data.description)
-        await store_of(request).add(item)
-        return Response(item, status_code=HTTPStatus.CREATED, headers={"Location": f"{self.path}/{item.id}"})
 
-    @get(
-        "",
-        summary="List items",
-        description="Items in creation order, a page at a time. When more follow, the `Link` header "
-        'holds the next page\'s URL with `rel="next"`.',
-        operation_id="listItems",
-        **requires(ITEMS_READ),
-        response_headers=[LINK_HEADER],
-        responses=problem_responses(
-            *ACCESS_ERRORS, HTTPStatus.BAD_REQUEST, HTTPStatus.UNPROCESSABLE_ENTITY, HTTPStatus.SERVICE_UNAVAILABLE
-        ),
-    )
-    async def list_items(self, request: AnyRequest, limit: Limit = 50, cursor: Cursor = None) -> Response[list[Item]]:
-        after = None if cursor is None else decode_cursor(cursor)
-        # One more than asked tells whether another page follows without a second query.
-        items = await store_of(request).list_after(after, limit + 1)
-        headers: dict[str, str] = {}
-        if len(items) > limit:
-            items = items[:limit]
-            next_query = urlencode({"limit": limit, "cursor": encode_cursor(items[-1].id)})
-            url = request.url
-            headers["Link"] = f'<{url.scheme}://{url.netloc}{url.path}?{next_query}>; rel="next"'
-        return Response(items, headers=headers)
+async def list_items(request: AnyRequest, limit: Limit = 50, cursor: Cursor = None) -> Response[list[Item]]:
+    after = None if cursor is None else decode_cursor(cursor)
+    # One more than asked tells whether another page follows without a second query.
+    items = await store_of(request).list_after(after, limit + 1)
+    headers: dict[str, str] = {}
+    if len(items) > limit:
+        items = items[:limit]
+        next_query = urlencode({"limit": limit, "cursor": encode_cursor(items[-1].id)})
+        url = request.url
+        headers["Link"] = f'<{url.scheme}://{url.netloc}{url.path}?{next_query}>; rel="next"'
+    return Response(items, headers=headers)
 
-    @get(
-        "/{item_id:str}",
-        operation_id="getItem",
-        summary="Read an item",
-        **requires(ITEMS_READ),
-        responses=problem_responses(
-            *ACCESS_ERRORS, HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE
-        ),
-    )
-    async def get_item(self, item_id: ItemId, request: AnyRequest) -> Item:
-        return await store_of(request).get(parse_item_id(item_id))
 
-    @put(
-        "/{item_id:str}",
-        operation_id="replaceItem",
-        **requires(ITEMS_WRITE),
-        summary="Replace an item",
-        responses=problem_responses(HTTPStatus.NOT_FOUND, *BODY_ERRORS),
-    )
-    async def replace_item(self, item_id: ItemId, data: JSONBody[ItemCreate], request: AnyRequest) -> Item:
-        return await store_of(request).update(
-            parse_item_id(item_id), ItemPatch(name=data.name, description=data.description)
-        )
+async def get_item(item_id: ItemId, request: AnyRequest) -> Item:
+    return await store_of(request).get(parse_item_id(item_id))
 
-    @patch(
-        "/{item_id:str}",
-        operation_id="updateItem",
-        **requires(ITEMS_WRITE),
-        summary="Update some fields of an item",
-        responses=problem_responses(HTTPStatus.NOT_FOUND, *BODY_ERRORS),
-    )
-    async def update_item(self, item_id: ItemId, data: JSONBody[ItemPatch], request: AnyRequest) -> Item:
-        return await store_of(request).update(parse_item_id(item_id), data)
 
-    @delete(
-        "/{item_id:str}",
-        operation_id="deleteItem",
-        summary="Delete an item",
-        **requires(ITEMS_WRITE),
-        responses=problem_responses(
-            *ACCESS_ERRORS, HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE
-        ),
+async def replace_item(item_id: ItemId, data: JSONBody[ItemCreate], request: AnyRequest) -> Item:
+    return await store_of(request).update(
+        parse_item_id(item_id), ItemPatch(name=data.name, description=data.description)
     )
-    async def delete_item(self, item_id: ItemId, request: AnyRequest) -> None:
-        await store_of(request).delete(parse_item_id(item_id))
+
+
+async def update_item(item_id: ItemId, data: JSONBody[ItemPatch], request: AnyRequest) -> Item:
+    return await store_of(request).update(parse_item_id(item_id), data)
+
+
+async def delete_item(item_id: ItemId, request: AnyRequest) -> None:
+    await store_of(request).delete(parse_item_id(item_id))
+
+
+def item_routes(access: AccessRules) -> Router:
+    """The operations under /api/v1/items: reading needs items:read, changing needs items:write."""
+    read, write = access.requires(ITEMS_READ), access.requires(ITEMS_WRITE)
+    one = "/{item_id:str}"
+    not_found = (*ACCESS_ERRORS, HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE)
+    return Router(
+        path=ITEMS_PATH,
+        tags=["items"],
+        route_handlers=[
+            post(
+                "",
+                operation_id="createItem",
+                summary="Create an item",
+                response_headers=[LOCATION_HEADER],
+                responses=problem_responses(*BODY_ERRORS),
+                **write,
+            )(create_item),
+            get(
+                "",
+                operation_id="listItems",
+                summary="List items",
+                description="Items in creation order, a page at a time. When more follow, the `Link` header "
+                'holds the next page\'s URL with `rel="next"`.',
+                response_headers=[LINK_HEADER],
+                responses=problem_responses(
+                    *ACCESS_ERRORS,
+                    HTTPStatus.BAD_REQUEST,
+                    HTTPStatus.UNPROCESSABLE_ENTITY,
+                    HTTPStatus.SERVICE_UNAVAILABLE,
+                ),
+                **read,
+            )(list_items),
+            get(one, operation_id="getItem", summary="Read an item", responses=problem_responses(*not_found), **read)(
+                get_item
+            ),
+            put(
+                one,
+                operation_id="replaceItem",
+                summary="Replace an item",
+                responses=problem_responses(HTTPStatus.NOT_FOUND, *BODY_ERRORS),
+                **write,
+            )(replace_item),
+            patch(
+                one,
+                operation_id="updateItem",
+                summary="Update some fields of an item",
+                responses=problem_responses(HTTPStatus.NOT_FOUND, *BODY_ERRORS),
+                **write,
+            )(update_item),
+            delete(
+                one,
+                operation_id="deleteItem",
+                summary="Delete an item",
+                responses=problem_responses(*not_found),
+                **write,
+            )(delete_item),
+        ],
+    )
 
 
 def parse_item_id(raw: str) -> UUID:

@@ -53,7 +53,14 @@ async def test_every_operation_but_the_open_ones_declares_its_scope(auth_client:
     assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
     for name in protected:
         responses = next(op for p in document["paths"].values() for op in p.values() if op["operationId"] == name)
-        assert {"401", "403"} <= set(responses["responses"]), name
+        assert {"401", "403", "503"} <= set(responses["responses"]), name
+
+
+async def test_without_an_issuer_the_document_asks_for_no_token(sqlite_client: Client) -> None:
+    document = (await sqlite_client.get("/schema/openapi.json")).json()
+
+    assert not [op for path in document["paths"].values() for op in path.values() if op.get("security")]
+    assert "securitySchemes" not in document.get("components", {})
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)

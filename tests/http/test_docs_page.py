@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from app.http.docs_page import ASSETS_PATH
+from tests.auth.issuer import Issuer
 from tests.conftest import Client, sqlite_url
 from tests.metrics import labels, samples
 from tests.service import running_service
@@ -61,11 +62,16 @@ def rendered_dom(url: str, profile: Path) -> str:
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on PATH: install it (`apt-get install chromium` on Debian)")
-def test_the_docs_page_renders_the_operations_without_any_other_host(tmp_path: Path) -> None:
-    with running_service({"DATABASE_URL": sqlite_url(tmp_path)}, tmp_path / "service.log") as service:
+def test_the_docs_page_renders_the_operations_and_the_authorize_button_without_any_other_host(
+    tmp_path: Path, issuer: Issuer
+) -> None:
+    environment = {"DATABASE_URL": sqlite_url(tmp_path), **issuer.environ()}
+    with running_service(environment, tmp_path / "service.log") as service:
         dom = rendered_dom(f"{service.url}/schema", tmp_path / "chromium-profile")
 
     assert "Create an item" in dom, dom
+    # Swagger UI's button for the bearer scheme: it opens a field where a token is pasted, then sent with each call.
+    assert re.search(r'<button class="btn authorize[^"]*"[^>]*>\s*<span>Authorize</span>', dom), dom
 
 
 class LinkedURLs(HTMLParser):

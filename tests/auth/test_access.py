@@ -172,3 +172,23 @@ async def test_without_an_issuer_every_operation_is_open_as_before(sqlite_client
         assert response.status_code == expected, operation
         # A token, even a bogus one, is ignored where no issuer is trusted.
         assert (await sqlite_client.get("/api/v1/items", headers=bearer("bogus"))).status_code == 200
+
+
+async def test_options_stays_open_so_that_browsers_may_ask_before_sending_a_token(auth_client: Client) -> None:
+    for path in ("/api/v1/items", "/api/v1/items/0193f0c4-7a51-7cc4-9a6e-3f1d2b8c4e10", "/api/v1/calculate"):
+        response = await auth_client.options(path)
+        assert response.status_code == 204, path
+        assert "allow" in response.headers
+
+
+async def test_no_token_reaches_the_metrics(auth_client: Client, issuer: Issuer) -> None:
+    tokens = [issuer.token(*ALL_SCOPES), issuer.token("items:read", claims={"aud": "other"}), "not.a.token"]
+    for token in tokens:
+        await auth_client.get("/api/v1/items", headers=bearer(token))
+        await auth_client.get(f"/api/v1/items?access_token={token}")
+
+    scraped = (await auth_client.get("/metrics")).text
+    assert 'status="401"' in scraped
+    for token in tokens:
+        for part in token.split("."):
+            assert len(part) < 8 or part not in scraped

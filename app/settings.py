@@ -19,6 +19,7 @@ MAX_NAME_LENGTH = 64
 MAX_AUDIENCE_LENGTH = 256
 # Plain http would let anyone on the path swap the keys: only a process on this machine may be asked that way.
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+PRODUCTION_NAMES = frozenset({"production", "prod"})
 
 
 class SettingsError(Exception):
@@ -129,7 +130,7 @@ def read_auth(read: Reader[Any], *, environment: str, disabled: bool) -> AuthSet
     audience: str | None = read("AUTH_AUDIENCE", parse_audience, None)
     jwks_url: str | None = read("AUTH_JWKS_URL", parse_jwks_url(environment), None)
     if issuer is None:
-        if disabled or environment != "production":
+        if disabled or not is_production(environment):
             if jwks_url is not None or audience is not None:
                 variable = "AUTH_JWKS_URL" if jwks_url is not None else "AUTH_AUDIENCE"
                 raise SettingsError(variable, jwks_url or audience or "", "to be unset while AUTH_ISSUER is unset")
@@ -150,8 +151,14 @@ def read_auth(read: Reader[Any], *, environment: str, disabled: bool) -> AuthSet
         audience=audience,
         jwks_url=jwks_url,
         keys_max_age=read("AUTH_JWKS_MAX_AGE", float_between(1, 86400), defaults.keys_max_age),
-        keys_min_interval=read("AUTH_JWKS_MIN_INTERVAL", float_between(0, 3600), defaults.keys_min_interval),
+        # At least a second: below that, tokens naming forged keys could make every replica hammer the provider.
+        keys_min_interval=read("AUTH_JWKS_MIN_INTERVAL", float_between(1, 3600), defaults.keys_min_interval),
     )
+
+
+def is_production(environment: str) -> bool:
+    # Whatever the spelling an operator chose: production must not run open, nor trust a key set on disk.
+    return environment.lower() in PRODUCTION_NAMES
 
 
 def parse_issuer_url(variable: str, raw: str) -> str:
@@ -161,7 +168,7 @@ def parse_issuer_url(variable: str, raw: str) -> str:
 def parse_jwks_url(environment: str) -> Callable[[str, str], str]:
     def parse(variable: str, raw: str) -> str:
         # A key set on disk serves `just token`'s development key; no deployment may trust one.
-        if environment != "production" and raw.startswith("file:///") and len(raw) > len("file:///"):
+        if not is_production(environment) and raw.startswith("file:///") and len(raw) > len("file:///"):
             return raw
         return _web_url(variable, raw, allowed="an https URL (http only on localhost; file:/// outside production)")
 
@@ -172,6 +179,7 @@ def _web_url(variable: str, raw: str, allowed: str) -> str:
     try:
         parts = urlsplit(raw)
         scheme, host = parts.scheme, parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
         scheme, host = "", None
     if host and (scheme == "https" or (scheme == "http" and host in LOOPBACK_HOSTS)):

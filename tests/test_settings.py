@@ -146,9 +146,10 @@ def test_without_an_issuer_access_is_open_outside_production() -> None:
     assert Settings.from_environ({"ENVIRONMENT": "staging"}).auth is None
 
 
-def test_production_refuses_to_run_open_unless_told_so_on_purpose() -> None:
+@pytest.mark.parametrize("production", ["production", "Production", "PROD", "prod"])
+def test_production_refuses_to_run_open_unless_told_so_on_purpose(production: str) -> None:
     with pytest.raises(SettingsError) as raised:
-        Settings.from_environ({"ENVIRONMENT": "production"})
+        Settings.from_environ({"ENVIRONMENT": production})
     assert raised.value.variable == "AUTH_ISSUER"
     assert "AUTH_DISABLED=true" in raised.value.allowed
 
@@ -167,6 +168,12 @@ def test_production_refuses_to_run_open_unless_told_so_on_purpose() -> None:
         ({"AUTH_ISSUER": "http://idp.example", "AUTH_AUDIENCE": "items"}, "AUTH_ISSUER"),
         ({"AUTH_ISSUER": "idp.example", "AUTH_AUDIENCE": "items"}, "AUTH_ISSUER"),
         ({"AUTH_ISSUER": "https://[::1", "AUTH_AUDIENCE": "items"}, "AUTH_ISSUER"),
+        ({"AUTH_ISSUER": "https://idp.example:abc", "AUTH_AUDIENCE": "items"}, "AUTH_ISSUER"),
+        # Below a second between fetches, forged key ids could make every replica hammer the provider.
+        (
+            {"AUTH_ISSUER": "https://idp.example", "AUTH_AUDIENCE": "x", "AUTH_JWKS_MIN_INTERVAL": "0.5"},
+            "AUTH_JWKS_MIN_INTERVAL",
+        ),
         ({"AUTH_ISSUER": "https://idp.example", "AUTH_AUDIENCE": "two words"}, "AUTH_AUDIENCE"),
         ({"AUTH_ISSUER": "https://idp.example", "AUTH_AUDIENCE": "a" * 257}, "AUTH_AUDIENCE"),
         ({"AUTH_ISSUER": "https://idp.example", "AUTH_AUDIENCE": "x", "AUTH_JWKS_URL": "ftp://k"}, "AUTH_JWKS_URL"),

@@ -33,9 +33,9 @@ ITEMS_READ = "items:read"
 ITEMS_WRITE = "items:write"
 CALCULATE = "calculate"
 
-# The answers of an operation whose token is missing, invalid or short of the scope, where tokens are checked; a
-# 503 when the identity provider's keys cannot be fetched. Each protected operation documents them.
-ACCESS_ERRORS = (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN)
+# The answers of an operation whose token is missing, invalid or short of the scope, or cannot be checked while
+# the identity provider's keys cannot be fetched.
+ACCESS_ERRORS = (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN, HTTPStatus.SERVICE_UNAVAILABLE)
 
 BEARER_SCHEME_NAME = "bearerAuth"
 BEARER_SCHEME = SecurityScheme(
@@ -56,7 +56,6 @@ class AccessToken(msgspec.Struct, frozen=True):
     """Who called, for whom, and what they may do: what the service keeps of a verified token."""
 
     scopes: frozenset[str]
-    subject: str | None = None
     client_id: str | None = None
 
 
@@ -79,6 +78,11 @@ class AccessRules:
         if not self.tokens_checked:
             return {"middleware": [], "security": []}
         return {"middleware": [has_scope(scope)], "security": [{BEARER_SCHEME_NAME: [scope]}]}
+
+    @property
+    def refusals(self) -> tuple[HTTPStatus, ...]:
+        """What a protected operation may answer besides its own errors: nothing where tokens are not checked."""
+        return ACCESS_ERRORS if self.tokens_checked else ()
 
 
 def has_scope(required: str) -> Middleware:
@@ -119,6 +123,6 @@ def bearer_token(authorization: str | None) -> str:
 
 
 def caller_of(scope: Any) -> AccessToken | None:
-    """The verified token of a request, once its guard has run."""
+    """The verified token of a request, once its operation's check has run."""
     token = scope.get("auth")
     return token if isinstance(token, AccessToken) else None

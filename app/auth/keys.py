@@ -10,6 +10,7 @@ working.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from jwt import PyJWK, PyJWTError
 
 from app.auth.errors import InvalidToken, KeySetError, KeysUnavailable
 from app.observability.logs import get_logger
-from app.settings import AuthSettings, SettingsError, parse_issuer_url
+from app.settings import AuthSettings, SettingsError, parse_issuer_url, redact_url
 
 RSA_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
 # Asymmetric algorithms only: with HMAC the verifying key is the signing key, and a public key taken for an
@@ -62,7 +63,8 @@ def usable_keys(key_set: KeySet) -> KeysById:
         by_algorithm = bound_keys(jwk)
         if by_algorithm:
             kid = jwk.get("kid")
-            keys[kid if isinstance(kid, str) else None] = by_algorithm
+            # Two entries under one id (an RSA key published once per algorithm, say) verify together.
+            keys.setdefault(kid if isinstance(kid, str) else None, {}).update(by_algorithm)
     if not keys:
         raise KeySetError("the key set holds no usable signing key")
     return keys
@@ -90,11 +92,10 @@ def bound_keys(jwk: dict[str, Any]) -> dict[str, PyJWK]:
 class IssuerKeys:
     """The key set of one issuer, shared by every request of the process."""
 
-    def __init__(
-        self, settings: AuthSettings, client: httpx.AsyncClient, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, settings: AuthSettings, clock: Callable[[], float] = time.monotonic) -> None:
         self._settings = settings
-        self._client = client
+        # Redirects are not followed: the key set is fetched from the URL configured or discovered, or not at all.
+        self._client = httpx.AsyncClient(timeout=FETCH_TIMEOUT_S, follow_redirects=False)
         self._clock = clock
         self._jwks_url = settings.jwks_url
         self._keys: KeysById | None = None
@@ -102,7 +103,9 @@ class IssuerKeys:
         self._attempted_at = -math.inf
         self._last_attempt_failed = False
         self._fetch: asyncio.Task[None] | None = None
-        self.generation = 0  # counts the key sets fetched: what a key set verified is trusted no longer
+        # Counts the key sets fetched: a token verified with an earlier set is verified again, so that a key the
+        # provider withdrew stops verifying as soon as the new set arrives.
+        self.generation = 0
 
     async def refresh(self) -> None:
         """Fetch the key set now, or join the fetch under way; a failure is logged and the old keys stay."""
@@ -132,8 +135,11 @@ class IssuerKeys:
         return key
 
     async def close(self) -> None:
+        """Stop a fetch under way, without waiting for the provider, then close the connections."""
         if self._fetch is not None:
             self._fetch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._fetch
         await self._client.aclose()
 
     def _may_fetch(self) -> bool:
@@ -160,6 +166,8 @@ class IssuerKeys:
         return self._fetch
 
     def _fetch_done(self, _: asyncio.Task[None]) -> None:
+        # Always the fetch under way: a new one starts only once this one is done, and done callbacks run
+        # before anything that awaited it resumes.
         self._fetch = None
 
     async def _fetch_keys(self) -> None:
@@ -168,13 +176,17 @@ class IssuerKeys:
             async with asyncio.timeout(FETCH_TIMEOUT_S):
                 jwks_url = self._jwks_url or await self._discover()
                 keys = usable_keys(msgspec.json.decode(await self._download(jwks_url), type=KeySet))
-        except (KeySetError, httpx.HTTPError, OSError, msgspec.DecodeError) as error:
+        # Every failure, expected or not: a fetch runs as a task of its own, where nothing above would see it.
+        except Exception as error:
             self._last_attempt_failed = True
+            expected = isinstance(error, (KeySetError, httpx.HTTPError, OSError, msgspec.DecodeError))
             logger.warning(
                 "identity provider keys not fetched",
-                reason=str(error) or type(error).__name__,
+                reason=f"{type(error).__name__}: {error}" if str(error) else type(error).__name__,
                 keeping_cached_keys=self._keys is not None,
                 retry_in_s=self._settings.keys_min_interval,
+                # Anything else is a surprise worth its traceback (which holds no token: none is involved here).
+                exc_info=None if expected else error,
             )
             return
         self._keys, self._fetched_at, self._last_attempt_failed = keys, self._clock(), False
@@ -186,7 +198,7 @@ class IssuerKeys:
         document = msgspec.json.decode(await self._download(url), type=DiscoveryDocument)
         if document.issuer != self._settings.issuer:
             # OpenID Connect Discovery 1.0, section 4.3: a document for another issuer must not be used.
-            raise KeySetError(f"{url} names the issuer {document.issuer!r}, not {self._settings.issuer!r}")
+            raise KeySetError(f"{redact_url(url)} names the issuer {document.issuer!r}, not {self._settings.issuer!r}")
         try:
             self._jwks_url = parse_issuer_url("jwks_uri", document.jwks_uri)
         except SettingsError as error:
@@ -199,10 +211,10 @@ class IssuerKeys:
             return await asyncio.to_thread(Path(url2pathname(urlsplit(url).path)).read_bytes)
         async with self._client.stream("GET", url, headers={"Accept": "application/json"}) as response:
             if response.status_code != HTTPStatus.OK:
-                raise KeySetError(f"{url} answered {response.status_code}")
+                raise KeySetError(f"{redact_url(url)} answered {response.status_code}")
             body = bytearray()
             async for chunk in response.aiter_bytes():
                 body += chunk
                 if len(body) > MAX_DOCUMENT_BYTES:
-                    raise KeySetError(f"{url} sent more than {MAX_DOCUMENT_BYTES} bytes")
+                    raise KeySetError(f"{redact_url(url)} sent more than {MAX_DOCUMENT_BYTES} bytes")
         return bytes(body)

@@ -21,13 +21,11 @@ def token_verifier(settings: AuthSettings | None) -> KeySetLifespan:
             yield
             return
         # Imported only here: PyJWT, cryptography and httpx take about 12 MiB that an open service never needs.
-        import httpx  # noqa: PLC0415
-
         from app.auth.keys import IssuerKeys  # noqa: PLC0415
         from app.auth.tokens import TokenVerifier  # noqa: PLC0415
 
-        # Made here, on the loop that serves requests: an httpx client belongs to the loop it was made on.
-        keys = IssuerKeys(settings, httpx.AsyncClient(timeout=5.0))
+        # Made here, on the loop that serves requests: its httpx client belongs to the loop it was made on.
+        keys = IssuerKeys(settings)
         # Fetched before the first request, which then need not wait. A provider that is down delays start-up
         # by FETCH_TIMEOUT_S at most; protected operations then answer 503 until it is back.
         await keys.refresh()

@@ -7,7 +7,7 @@ from http import HTTPStatus
 from litestar import Router, post
 from litestar.params import JSONBody
 
-from app.auth.access import ACCESS_ERRORS, CALCULATE, AccessRules
+from app.auth.access import CALCULATE, AccessRules
 from app.calculate.calculator import calculate
 from app.calculate.models import CalculationRequest, CalculationResult
 from app.http.problems import problem_responses
@@ -31,12 +31,11 @@ def calculate_routes(access: AccessRules) -> Router:
                 description="Add, subtract, multiply or divide two numbers. Integer operands give exact integer "
                 "results for add, subtract and multiply; divide always returns a float.",
                 responses=problem_responses(
-                    *ACCESS_ERRORS,
+                    *access.refusals,
                     HTTPStatus.BAD_REQUEST,
                     HTTPStatus.UNPROCESSABLE_ENTITY,
                     HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
                     HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                    HTTPStatus.SERVICE_UNAVAILABLE,
                 ),
                 **access.requires(CALCULATE),
             )(calculate_route)

@@ -12,7 +12,7 @@ from litestar import Request, Response, Router, delete, get, patch, post, put
 from litestar.datastructures import ResponseHeader
 from litestar.params import JSONBody, Parameter
 
-from app.auth.access import ACCESS_ERRORS, ITEMS_READ, ITEMS_WRITE, AccessRules
+from app.auth.access import ITEMS_READ, ITEMS_WRITE, AccessRules
 from app.http.problems import problem_responses
 from app.items.errors import ItemNotFound
 from app.items.models import Item, ItemCreate, ItemPatch, new_item
@@ -48,9 +48,8 @@ ITEMS_PATH = "/api/v1/items"
 
 AnyRequest = Request[Any, Any, Any]
 
-# Every operation may find the database unreachable (or, where tokens are checked, the identity provider's keys).
+# Every operation may find the database unreachable: 503.
 BODY_ERRORS = (
-    *ACCESS_ERRORS,
     HTTPStatus.BAD_REQUEST,
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
@@ -100,7 +99,8 @@ def item_routes(access: AccessRules) -> Router:
     """The operations under /api/v1/items: reading needs items:read, changing needs items:write."""
     read, write = access.requires(ITEMS_READ), access.requires(ITEMS_WRITE)
     one = "/{item_id:str}"
-    not_found = (*ACCESS_ERRORS, HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE)
+    body_errors = (*access.refusals, *BODY_ERRORS)
+    not_found = (*access.refusals, HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE)
     return Router(
         path=ITEMS_PATH,
         tags=["items"],
@@ -110,7 +110,7 @@ def item_routes(access: AccessRules) -> Router:
                 operation_id="createItem",
                 summary="Create an item",
                 response_headers=[LOCATION_HEADER],
-                responses=problem_responses(*BODY_ERRORS),
+                responses=problem_responses(*body_errors),
                 **write,
             )(create_item),
             get(
@@ -121,7 +121,7 @@ def item_routes(access: AccessRules) -> Router:
                 'holds the next page\'s URL with `rel="next"`.',
                 response_headers=[LINK_HEADER],
                 responses=problem_responses(
-                    *ACCESS_ERRORS,
+                    *access.refusals,
                     HTTPStatus.BAD_REQUEST,
                     HTTPStatus.UNPROCESSABLE_ENTITY,
                     HTTPStatus.SERVICE_UNAVAILABLE,
@@ -135,14 +135,14 @@ def item_routes(access: AccessRules) -> Router:
                 one,
                 operation_id="replaceItem",
                 summary="Replace an item",
-                responses=problem_responses(HTTPStatus.NOT_FOUND, *BODY_ERRORS),
+                responses=problem_responses(HTTPStatus.NOT_FOUND, *body_errors),
                 **write,
             )(replace_item),
             patch(
                 one,
                 operation_id="updateItem",
                 summary="Update some fields of an item",
-                responses=problem_responses(HTTPStatus.NOT_FOUND, *BODY_ERRORS),
+                responses=problem_responses(HTTPStatus.NOT_FOUND, *body_errors),
                 **write,
             )(update_item),
             delete(

@@ -75,8 +75,8 @@ class Issuer:
         return f"http://127.0.0.1:{self.port}"
 
     def environ(self, **extra: str) -> dict[str, str]:
-        """The settings of a service that trusts this issuer; keys may be refetched every 0.1 s."""
-        return {"AUTH_ISSUER": self.url, "AUTH_AUDIENCE": AUDIENCE, "AUTH_JWKS_MIN_INTERVAL": "0.1", **extra}
+        """The settings of a service that trusts this issuer; keys may be refetched every second (the least)."""
+        return {"AUTH_ISSUER": self.url, "AUTH_AUDIENCE": AUDIENCE, "AUTH_JWKS_MIN_INTERVAL": "1", **extra}
 
     def key_set(self) -> bytes:
         if self.jwks_body is not None:

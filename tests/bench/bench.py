@@ -7,7 +7,9 @@ the raw ASGI baseline (tests/bench/baseline.py) and the same endpoints written p
 (tests/bench/framework.py: the framework's own cost, nothing of the service's) run under the same
 uvicorn, and so does the service with its access line off, and with access tokens checked (its
 reads then carry a bearer token, RS256 as most identity providers sign, verified against a key set
-on disk: the cost of verification, not of a network). Servers are pinned to CPU 0 and wrk to
+on disk: the cost of verification, not of a network): once with one token, as a client sends it for
+its whole life (verified once, then found among the verified tokens), and once with a new token on
+every request, more than the service keeps (every one verified by PyJWT). Servers are pinned to CPU 0 and wrk to
 CPU 1 where there are two. Item scenarios run on SQLite, and on PostgreSQL too when TEST_DATABASE_URL
 is set. A benchmark, not a test: it reports and compares against the floors of tests/bench/README.md,
 it asserts nothing.
@@ -84,6 +86,8 @@ class Target:
     loaded_rss_mib: float = 0.0
     item_id: str = ""
     headers: dict[str, str] = field(default_factory=dict[str, str])
+    # Sent in turn as bearer tokens, one a request, where one token in the headers would not do.
+    rotated_tokens: list[str] = field(default_factory=list[str])
     only: frozenset[str] | None = None  # the scenarios measured on this target; None: every one
     results: dict[str, list[Measurement]] = field(default_factory=dict[str, list[Measurement]])
 
@@ -156,6 +160,11 @@ def wrk(target: Target, scenario: Scenario, duration: int, connections: int, wor
     script.write_text(
         f'wrk.method = "{scenario.method}"\nwrk.body = {body}\n'
         + "".join(f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}\n" for name, value in headers.items())
+        + (
+            ROTATE_TOKENS.replace("TOKENS", ", ".join(map(json.dumps, target.rotated_tokens)))
+            if target.rotated_tokens
+            else ""
+        )
     )
     path = scenario.path.replace("{id}", target.item_id)
     pin = ["taskset", "-c", "1"] if TWO_CPUS else []
@@ -224,7 +233,7 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
             {**production, "ACCESS_LOG": "false", "DATABASE_URL": f"sqlite:///{workdir / 'quiet.db'}"},
         ),
     ]
-    targets.append(authenticated_target(service, production, workdir))
+    targets += authenticated_targets(service, production, workdir)
     if postgres := os.environ.get("TEST_DATABASE_URL"):
         subprocess.run([sys.executable, "-c", RESET_POSTGRES, postgres], check=True)
         targets.append(Target("postgresql", service, {**production, "DATABASE_URL": postgres}))
@@ -232,7 +241,8 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
     print(f"Benchmark: {arguments.rounds} rounds of {arguments.duration} s, {arguments.connections} connections,")
     print(f"servers on CPU 0 and wrk on CPU 1: {TWO_CPUS}. Logs in {workdir}.")
     print("Targets: the raw ASGI baseline, the endpoints written plainly in Litestar, the service on each database,")
-    print("the service on SQLite without access lines, and with access tokens checked (read item only).")
+    print("the service on SQLite without access lines, and with access tokens checked (read item only): one token")
+    print("for every request (token), a new one for each (new token).")
     try:
         for target in targets:
             target.start(workdir / f"{target.name}.log")
@@ -296,7 +306,7 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
         reference = median(framework.results[name]).requests_per_s
         ratio = median(sqlite.results[name]).requests_per_s / reference
         verdicts.append((f"{name} at {ratio:.0%} of plain Litestar (floor {floor:.0%})", ratio >= floor))
-    authenticated = median(by_name["token"].results["read item"]).requests_per_s
+    authenticated = median(by_name["token"].results["read item"]).requests_per_s  # verified once: the usual case
     ratio = authenticated / median(sqlite.results["read item"]).requests_per_s
     verdicts.append(
         (
@@ -335,23 +345,46 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
     return 0
 
 
-def authenticated_target(service: list[str], production: dict[str, str], workdir: Path) -> Target:
+def authenticated_targets(service: list[str], production: dict[str, str], workdir: Path) -> list[Target]:
     """The service on SQLite checking access tokens: RS256, the key set read from a file (no network)."""
+    from app.auth.tokens import VERIFIED_TOKENS_CACHED  # noqa: PLC0415
     from tests.auth.issuer import AUDIENCE, Issuer, rsa_key  # noqa: PLC0415 - cryptography only here
 
     issuer = Issuer([rsa_key("bench", publish_algorithm=True)])
     key_set = workdir / "jwks.json"
     key_set.write_bytes(issuer.key_set())
     settings = {"AUTH_ISSUER": issuer.url, "AUTH_AUDIENCE": AUDIENCE, "AUTH_JWKS_URL": key_set.as_uri()}
-    # Valid for longer than any run takes.
-    token = issuer.token("items:read", "items:write", claims={"exp": int(time.time()) + 24 * 3600})
-    return Target(
-        "token",
-        service,
-        {**production, **settings, "DATABASE_URL": f"sqlite:///{workdir / 'token.db'}"},
-        headers={"Authorization": f"Bearer {token}"},
-        only=frozenset({"read item"}),
-    )
+
+    def token(number: int) -> str:
+        # Valid for longer than any run takes; `jti` tells the tokens apart.
+        claims = {"exp": int(time.time()) + 24 * 3600, "jti": str(number)}
+        return issuer.token("items:read", "items:write", claims=claims)
+
+    # More tokens than the service keeps verified, sent in turn: not one is found among them.
+    rotated = [token(number) for number in range(VERIFIED_TOKENS_CACHED + 1000)]
+    return [
+        Target(
+            name,
+            service,
+            {**production, **settings, "DATABASE_URL": f"sqlite:///{workdir / name}.db"},
+            headers={"Authorization": f"Bearer {token(-1)}"},
+            rotated_tokens=tokens,
+            only=frozenset({"read item"}),
+        )
+        for name, tokens in (("token", []), ("new token", rotated))
+    ]
+
+
+# Each request carries the next token of the list (wrk's request hook).
+ROTATE_TOKENS = """
+local tokens = {TOKENS}
+local next_token = 0
+request = function()
+    next_token = next_token % #tokens + 1
+    wrk.headers["Authorization"] = "Bearer " .. tokens[next_token]
+    return wrk.format()
+end
+"""
 
 
 RESET_POSTGRES = """

@@ -80,7 +80,10 @@ def test_a_client_generated_from_the_running_service_works_against_it_with_and_w
     # Its default post-hooks only format the generated code: no use to a test.
     config.write_text('{"post_hooks": []}')
     scenario_environment = {"PYTHONPATH": str(package.parent)}
-    with running_service({"DATABASE_URL": sqlite_url(tmp_path)}, tmp_path / "service.log") as service:
+    (tmp_path / "protected").mkdir()
+    protected = {"DATABASE_URL": sqlite_url(tmp_path / "protected"), **issuer.environ()}
+    with running_service(protected, tmp_path / "protected.log") as service:
+        # Generated from the document of a service that checks tokens: the whole contract, 401 and 403 included.
         document = tmp_path / "openapi.json"
         document.write_bytes(httpx.get(service.url + DOCUMENT_PATH).raise_for_status().content)
         # Any warning about the document fails the generation.
@@ -88,11 +91,9 @@ def test_a_client_generated_from_the_running_service_works_against_it_with_and_w
             "openapi-python-client", "generate", "--meta", "none", "--fail-on-warning",
             "--path", str(document), "--output-path", str(package), "--config", str(config),
         )  # fmt: skip
-        # The old demo's clients send no token to a service without an issuer.
-        openapi_tool("python", str(CLIENT_SCENARIO), service.url, env=scenario_environment)
-
-    protected = {"DATABASE_URL": sqlite_url(tmp_path / "protected"), **issuer.environ()}
-    (tmp_path / "protected").mkdir()
-    with running_service(protected, tmp_path / "protected.log") as service:
         token = issuer.token("items:read", "items:write", "calculate")
         openapi_tool("python", str(CLIENT_SCENARIO), service.url, token, env=scenario_environment)
+
+    # The old demo's clients send no token to a service without an issuer.
+    with running_service({"DATABASE_URL": sqlite_url(tmp_path)}, tmp_path / "service.log") as service:
+        openapi_tool("python", str(CLIENT_SCENARIO), service.url, env=scenario_environment)

@@ -75,7 +75,8 @@ def create_app(settings: Settings) -> RequestObserver:
             swagger_ui_assets(),
             *([metrics_endpoint] if metrics else []),
         ],
-        lifespan=[item_store, token_verifier(settings.auth)],
+        # The verifier first: what it loads (PyJWT, cryptography, httpx) is then frozen with the rest at start-up.
+        lifespan=[token_verifier(settings.auth), item_store],
         state=State({"metrics": metrics, "token_verifier": None}),
         request_class=StrictJSONRequest,
         exception_handlers=EXCEPTION_HANDLERS,

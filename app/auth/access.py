@@ -53,7 +53,7 @@ Middleware = Callable[[ASGIApp], ASGIApp]
 
 
 class AccessToken(msgspec.Struct, frozen=True):
-    """Who called, for whom, and what they may do: what the service keeps of a verified token."""
+    """What the service keeps of a verified token: which client called, and what it may do."""
 
     scopes: frozenset[str]
     client_id: str | None = None

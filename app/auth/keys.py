@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import Callable
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -92,11 +91,10 @@ def bound_keys(jwk: dict[str, Any]) -> dict[str, PyJWK]:
 class IssuerKeys:
     """The key set of one issuer, shared by every request of the process."""
 
-    def __init__(self, settings: AuthSettings, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, settings: AuthSettings) -> None:
         self._settings = settings
         # Redirects are not followed: the key set is fetched from the URL configured or discovered, or not at all.
         self._client = httpx.AsyncClient(timeout=FETCH_TIMEOUT_S, follow_redirects=False)
-        self._clock = clock
         self._jwks_url = settings.jwks_url
         self._keys: KeysById | None = None
         self._fetched_at = -math.inf
@@ -115,7 +113,7 @@ class IssuerKeys:
     def keep_fresh(self) -> int:
         """The generation of the key set in force. Once it is older than its maximum age, a new one is fetched in
         the background: the stale keys verify meanwhile, and no request waits for the provider."""
-        if self._clock() - self._fetched_at >= self._settings.keys_max_age and self._may_fetch():
+        if time.monotonic() - self._fetched_at >= self._settings.keys_max_age and self._may_fetch():
             self._fetch_in_background()
         return self.generation
 
@@ -144,7 +142,7 @@ class IssuerKeys:
 
     def _may_fetch(self) -> bool:
         # Joining the fetch under way costs the provider nothing.
-        return self._fetch is not None or self._clock() - self._attempted_at >= self._settings.keys_min_interval
+        return self._fetch is not None or time.monotonic() - self._attempted_at >= self._settings.keys_min_interval
 
     def _find(self, kid: str | None) -> dict[str, PyJWK] | None:
         if self._keys is None:
@@ -155,7 +153,7 @@ class IssuerKeys:
         return self._keys.get(kid)
 
     def _retry_after(self) -> int:
-        waited = self._clock() - self._attempted_at
+        waited = time.monotonic() - self._attempted_at
         return max(1, math.ceil(self._settings.keys_min_interval - waited))
 
     def _fetch_in_background(self) -> asyncio.Task[None]:
@@ -171,7 +169,7 @@ class IssuerKeys:
         self._fetch = None
 
     async def _fetch_keys(self) -> None:
-        self._attempted_at = self._clock()
+        self._attempted_at = time.monotonic()
         try:
             async with asyncio.timeout(FETCH_TIMEOUT_S):
                 jwks_url = self._jwks_url or await self._discover()
@@ -189,7 +187,7 @@ class IssuerKeys:
                 exc_info=None if expected else error,
             )
             return
-        self._keys, self._fetched_at, self._last_attempt_failed = keys, self._clock(), False
+        self._keys, self._fetched_at, self._last_attempt_failed = keys, time.monotonic(), False
         self.generation += 1
         logger.info("identity provider keys fetched", key_ids=sorted(str(kid) for kid in keys))
 

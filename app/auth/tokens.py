@@ -41,7 +41,7 @@ REASONS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
 
 class VerifiedToken(NamedTuple):
     access: AccessToken
-    valid_until: float  # seconds since the epoch: `exp` with the clock leeway, as PyJWT judges it
+    valid_until: int  # seconds since the epoch: `exp` with the clock leeway, as PyJWT judges it
     key_set: int  # the generation of the key set that verified it
 
 
@@ -63,7 +63,7 @@ class TokenVerifier:
         self._verified[digest] = VerifiedToken(access, expires_at + CLOCK_LEEWAY_S, self.keys.generation)
         return access
 
-    async def _verify(self, token: str) -> tuple[AccessToken, float]:
+    async def _verify(self, token: str) -> tuple[AccessToken, int]:
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken(f"The token is longer than {MAX_TOKEN_LENGTH} characters.")
         try:
@@ -92,7 +92,8 @@ class TokenVerifier:
             reason = next((text for kind, text in REASONS if isinstance(error, kind)), "The token is malformed.")
             raise InvalidToken(reason) from None
         access = AccessToken(scopes=scopes_of(claims), client_id=client_of(claims))
-        return access, float(claims["exp"])
+        # An int, as PyJWT read it: any size compares with the clock, where a float could overflow.
+        return access, int(claims["exp"])
 
 
 def scopes_of(claims: dict[str, object]) -> frozenset[str]:

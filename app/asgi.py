@@ -77,7 +77,7 @@ def create_app(settings: Settings) -> RequestObserver:
         ],
         # The verifier first: what it loads (PyJWT, cryptography, httpx) is then frozen with the rest at start-up.
         lifespan=[token_verifier(settings.auth), item_store],
-        state=State({"metrics": metrics, "token_verifier": None}),
+        state=State({"metrics": metrics, "token_verifier": None, "require_if_match": settings.require_if_match}),
         request_class=StrictJSONRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY_BYTES,

@@ -84,6 +84,7 @@ class Settings:
     database_lock_timeout: float = 5.0
     shutdown_timeout: int = 10
     metrics_multiprocess_dir: str | None = None
+    require_if_match: bool = False
     auth: AuthSettings | None = None  # None: every client may call every operation, as the old demo allowed
     auth_disabled: bool = False
 
@@ -116,6 +117,7 @@ class Settings:
             shutdown_timeout=read("SHUTDOWN_TIMEOUT", int_between(0, 600), defaults.shutdown_timeout),
             # prometheus_client's own variable: where workers share their metrics (set by app.main for WORKERS > 1).
             metrics_multiprocess_dir=read("PROMETHEUS_MULTIPROC_DIR", parse_directory, None),
+            require_if_match=read("REQUIRE_IF_MATCH", parse_bool, defaults.require_if_match),
             auth=read_auth(read, environment=environment, disabled=auth_disabled),
             auth_disabled=auth_disabled,
         )

@@ -11,10 +11,11 @@ from uuid import UUID
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from app.http.conditional import Precondition
 from app.items.errors import ItemNotFound, SchemaTooNew, StorageUnavailable
 from app.items.models import Item, ItemPatch, utc_now
 from app.items.retry import retry_until_available
-from app.items.store import ItemStore
+from app.items.store import ItemStore, Versioned, not_changed, statement_for
 from app.settings import Settings
 
 
@@ -37,20 +38,39 @@ MIGRATIONS = (
         updated_at timestamptz NOT NULL
     )
     """),
+    # The item's ETag (app.http.conditional), raised by the database itself on every update: a release that
+    # predates the column (mid-rollout, or rolled back to) still changes the version of what it changes.
+    Migration(
+        """
+        ALTER TABLE items ADD COLUMN version bigint NOT NULL DEFAULT 1;
+        CREATE OR REPLACE FUNCTION items_next_version() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            NEW.version := OLD.version + 1;
+            RETURN NEW;
+        END
+        $$;
+        CREATE TRIGGER items_version BEFORE UPDATE ON items FOR EACH ROW EXECUTE FUNCTION items_next_version();
+        """,
+        expand_only=True,
+    ),
 )
 # Any fixed number: replicas starting together take this lock so each migration runs once.
 MIGRATION_LOCK = 0x17E45
 COLUMNS = "id, name, description, created_at, updated_at"
 # Built once: the statements of every request, as asyncpg's statement cache keys them.
 INSERT_ITEM = f"INSERT INTO items ({COLUMNS}) VALUES ($1, $2, $3, $4, $5)"
-SELECT_ITEM = f"SELECT {COLUMNS} FROM items WHERE id = $1"
+SELECT_ITEM = f"SELECT {COLUMNS}, version FROM items WHERE id = $1"
 # One range over the primary key whatever plan PostgreSQL caches for the prepared statement: with
 # "$1 IS NULL OR id > $1" a generic plan filters every row before the cursor instead of seeking to it.
 SELECT_PAGE = f"SELECT {COLUMNS} FROM items WHERE id > $1 ORDER BY id LIMIT $2"
 UPDATE_ITEM = (
     "UPDATE items SET name = coalesce($1, name), description = coalesce($2, description), updated_at = $3 "
-    f"WHERE id = $4 RETURNING {COLUMNS}"
+    f"WHERE id = $4 RETURNING {COLUMNS}, version"
 )
+# The comparison with the versions If-Match names and the write are one statement.
+UPDATE_ITEM_IF = UPDATE_ITEM.replace("WHERE id = $4", "WHERE id = $4 AND version = ANY($5::bigint[])")
+DELETE_ITEM = "DELETE FROM items WHERE id = $1"
+DELETE_ITEM_IF = "DELETE FROM items WHERE id = $1 AND version = ANY($2::bigint[])"
 BEFORE_EVERY_ID = UUID(int=0)
 CONNECT_TIMEOUT_S = 5.0
 COMMAND_TIMEOUT_S = 10.0
@@ -106,35 +126,33 @@ class PostgresItemStore(ItemStore):
                 item.updated_at,
             )
 
-    async def get(self, item_id: UUID) -> Item:
+    async def get(self, item_id: UUID) -> Versioned:
         async with self._connection() as connection:
             row = await connection.fetchrow(SELECT_ITEM, item_id)
         if row is None:
             raise ItemNotFound(item_id)
-        return _item(row)
+        return Versioned(_item(row), row["version"])
 
     async def list_after(self, after: UUID | None, limit: int) -> list[Item]:
         async with self._connection() as connection:
             rows = await connection.fetch(SELECT_PAGE, BEFORE_EVERY_ID if after is None else after, limit)
         return [_item(row) for row in rows]
 
-    async def update(self, item_id: UUID, patch: ItemPatch) -> Item:
+    async def update(self, item_id: UUID, patch: ItemPatch, if_match: Precondition | None) -> Versioned:
+        parameters = (*patch.changes(), utc_now(), item_id)
         async with self._connection() as connection:
-            row = await connection.fetchrow(
-                UPDATE_ITEM,
-                *patch.changes(),
-                utc_now(),
-                item_id,
-            )
+            sql, arguments = statement_for(UPDATE_ITEM, UPDATE_ITEM_IF, parameters, if_match, list)
+            row = await connection.fetchrow(sql, *arguments)
         if row is None:
-            raise ItemNotFound(item_id)
-        return _item(row)
+            raise not_changed(item_id, if_match)
+        return Versioned(_item(row), row["version"])
 
-    async def delete(self, item_id: UUID) -> None:
+    async def delete(self, item_id: UUID, if_match: Precondition | None) -> None:
         async with self._connection() as connection:
-            status = await connection.execute("DELETE FROM items WHERE id = $1", item_id)
+            sql, arguments = statement_for(DELETE_ITEM, DELETE_ITEM_IF, (item_id,), if_match, list)
+            status = await connection.execute(sql, *arguments)
         if status == "DELETE 0":
-            raise ItemNotFound(item_id)
+            raise not_changed(item_id, if_match)
 
     async def ping(self) -> None:
         async with self._connection() as connection:

@@ -10,15 +10,38 @@ from uuid import UUID
 
 from litestar import Request, Response, Router, delete, get, patch, post, put
 from litestar.datastructures import ResponseHeader
-from litestar.params import JSONBody, Parameter
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import HeaderParameter, JSONBody, Parameter
 
 from app.auth.access import ITEMS_READ, ITEMS_WRITE, AccessRules
+from app.http.conditional import (
+    Precondition,
+    PreconditionRequired,
+    entity_tag,
+    none_match,
+    precondition,
+)
 from app.http.problems import problem_responses
 from app.items.errors import ItemNotFound
 from app.items.models import Item, ItemCreate, ItemPatch, new_item
-from app.items.store import store_of
+from app.items.store import FIRST_VERSION, store_of
 
 ItemId = Annotated[str, Parameter(description="The item's id (a UUID).")]
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-Match",
+        description='Change the item only in this version: the `ETag` last read (`"3"`), a list of them, or `*` '
+        "for any existing version. Otherwise 412, and nothing changes.",
+    ),
+]
+IfNoneMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-None-Match",
+        description="The `ETag` of the copy the client holds: 304 without a body while the item is in that version.",
+    ),
+]
 Limit = Annotated[int, Parameter(ge=1, le=500, description="How many items a page holds at most.")]
 Cursor = Annotated[
     str | None,
@@ -44,6 +67,20 @@ LINK_HEADER = ResponseHeader(
     description="RFC 8288 link to the next page, present when more items follow.",
 )
 
+ETAG_HEADER = ResponseHeader(
+    name="ETag",
+    value='"1"',
+    documentation_only=True,
+    required=True,
+    description="The item's version, a strong entity tag: send it in If-Match to change the item only in that version.",
+)
+
+NOT_MODIFIED = ResponseSpec(
+    data_container=None,
+    description="Not Modified: the item is still in the version If-None-Match names (its ETag, no body).",
+    generate_examples=False,
+)
+
 ITEMS_PATH = "/api/v1/items"
 
 AnyRequest = Request[Any, Any, Any]
@@ -61,7 +98,8 @@ BODY_ERRORS = (
 async def create_item(data: JSONBody[ItemCreate], request: AnyRequest) -> Response[Item]:
     item = new_item(data.name, data.description)
     await store_of(request).add(item)
-    return Response(item, status_code=HTTPStatus.CREATED, headers={"Location": f"{ITEMS_PATH}/{item.id}"})
+    headers = {"Location": f"{ITEMS_PATH}/{item.id}", "ETag": entity_tag(FIRST_VERSION)}
+    return Response(item, status_code=HTTPStatus.CREATED, headers=headers)
 
 
 async def list_items(request: AnyRequest, limit: Limit = 50, cursor: Cursor = None) -> Response[list[Item]]:
@@ -77,22 +115,44 @@ async def list_items(request: AnyRequest, limit: Limit = 50, cursor: Cursor = No
     return Response(items, headers=headers)
 
 
-async def get_item(item_id: ItemId, request: AnyRequest) -> Item:
-    return await store_of(request).get(parse_item_id(item_id))
+async def get_item(item_id: ItemId, request: AnyRequest, if_none_match: IfNoneMatch = None) -> Response[Item]:
+    item, version = await store_of(request).get(parse_item_id(item_id))
+    none_match(if_none_match, version)
+    return with_entity_tag(item, version)
 
 
-async def replace_item(item_id: ItemId, data: JSONBody[ItemCreate], request: AnyRequest) -> Item:
-    return await store_of(request).update(
-        parse_item_id(item_id), ItemPatch(name=data.name, description=data.description)
+async def replace_item(
+    item_id: ItemId, data: JSONBody[ItemCreate], request: AnyRequest, if_match: IfMatch = None
+) -> Response[Item]:
+    replacement = ItemPatch(name=data.name, description=data.description)
+    return with_entity_tag(
+        *await store_of(request).update(parse_item_id(item_id), replacement, write_precondition(request, if_match))
     )
 
 
-async def update_item(item_id: ItemId, data: JSONBody[ItemPatch], request: AnyRequest) -> Item:
-    return await store_of(request).update(parse_item_id(item_id), data)
+async def update_item(
+    item_id: ItemId, data: JSONBody[ItemPatch], request: AnyRequest, if_match: IfMatch = None
+) -> Response[Item]:
+    return with_entity_tag(
+        *await store_of(request).update(parse_item_id(item_id), data, write_precondition(request, if_match))
+    )
 
 
-async def delete_item(item_id: ItemId, request: AnyRequest) -> None:
-    await store_of(request).delete(parse_item_id(item_id))
+async def delete_item(item_id: ItemId, request: AnyRequest, if_match: IfMatch = None) -> None:
+    await store_of(request).delete(parse_item_id(item_id), write_precondition(request, if_match))
+
+
+def with_entity_tag(item: Item, version: int) -> Response[Item]:
+    return Response(item, headers={"ETag": entity_tag(version)})
+
+
+def write_precondition(request: AnyRequest, if_match: str | None) -> Precondition | None:
+    """What If-Match asks of a write; without it, a write goes through unless REQUIRE_IF_MATCH says otherwise."""
+    if if_match is not None:
+        return precondition("If-Match", if_match)
+    if request.app.state.require_if_match:
+        raise PreconditionRequired
+    return None
 
 
 def item_routes(access: AccessRules) -> Router:
@@ -101,6 +161,8 @@ def item_routes(access: AccessRules) -> Router:
     one = "/{item_id:str}"
     body_errors = (*access.refusals, *BODY_ERRORS)
     not_found = (*access.refusals, HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE)
+    # A write under If-Match that names no current version; one without it where REQUIRE_IF_MATCH is set.
+    conditional = (HTTPStatus.PRECONDITION_FAILED, HTTPStatus.PRECONDITION_REQUIRED)
     return Router(
         path=ITEMS_PATH,
         tags=["items"],
@@ -109,7 +171,7 @@ def item_routes(access: AccessRules) -> Router:
                 "",
                 operation_id="createItem",
                 summary="Create an item",
-                response_headers=[LOCATION_HEADER],
+                response_headers=[LOCATION_HEADER, ETAG_HEADER],
                 responses=problem_responses(*body_errors),
                 **write,
             )(create_item),
@@ -128,28 +190,35 @@ def item_routes(access: AccessRules) -> Router:
                 ),
                 **read,
             )(list_items),
-            get(one, operation_id="getItem", summary="Read an item", responses=problem_responses(*not_found), **read)(
-                get_item
-            ),
+            get(
+                one,
+                operation_id="getItem",
+                summary="Read an item",
+                response_headers=[ETAG_HEADER],
+                responses={HTTPStatus.NOT_MODIFIED.value: NOT_MODIFIED} | problem_responses(*not_found),
+                **read,
+            )(get_item),
             put(
                 one,
                 operation_id="replaceItem",
                 summary="Replace an item",
-                responses=problem_responses(HTTPStatus.NOT_FOUND, *body_errors),
+                response_headers=[ETAG_HEADER],
+                responses=problem_responses(HTTPStatus.NOT_FOUND, *conditional, *body_errors),
                 **write,
             )(replace_item),
             patch(
                 one,
                 operation_id="updateItem",
                 summary="Update some fields of an item",
-                responses=problem_responses(HTTPStatus.NOT_FOUND, *body_errors),
+                response_headers=[ETAG_HEADER],
+                responses=problem_responses(HTTPStatus.NOT_FOUND, *conditional, *body_errors),
                 **write,
             )(update_item),
             delete(
                 one,
                 operation_id="deleteItem",
                 summary="Delete an item",
-                responses=problem_responses(*not_found),
+                responses=problem_responses(*not_found, *conditional),
                 **write,
             )(delete_item),
         ],

@@ -19,6 +19,7 @@ recovers the log after a crash, it is refused at once (503) instead of stalling 
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,10 +31,11 @@ from uuid import UUID
 
 import msgspec
 
+from app.http.conditional import Precondition
 from app.items.errors import ItemNotFound, SchemaTooNew, StorageUnavailable
 from app.items.models import Item, ItemPatch, utc_now
 from app.items.retry import retry_until_available
-from app.items.store import ItemStore
+from app.items.store import ItemStore, Versioned, not_changed, statement_for
 from app.settings import Settings
 
 T = TypeVar("T")
@@ -49,21 +51,28 @@ MIGRATIONS = (
         updated_at TEXT NOT NULL
     ) WITHOUT ROWID
     """,
+    # Raised by every update: the item's ETag (app.http.conditional).
+    "ALTER TABLE items ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
 )
 COLUMNS = "id, name, description, created_at, updated_at"
 # Built once: the statements of every request, as the connection's statement cache keys them.
 INSERT_ITEM = f"INSERT INTO items ({COLUMNS}) VALUES (?, ?, ?, ?, ?)"
-SELECT_ITEM = f"SELECT {COLUMNS} FROM items WHERE id = ?"
+SELECT_ITEM = f"SELECT {COLUMNS}, version FROM items WHERE id = ?"
 SELECT_PAGE = f"SELECT {COLUMNS} FROM items WHERE id > ? ORDER BY id LIMIT ?"
 UPDATE_ITEM = (
-    "UPDATE items SET name = coalesce(?, name), description = coalesce(?, description), updated_at = ? "
-    f"WHERE id = ? RETURNING {COLUMNS}"
+    "UPDATE items SET name = coalesce(?, name), description = coalesce(?, description), updated_at = ?, "
+    f"version = version + 1 WHERE id = ? RETURNING {COLUMNS}, version"
 )
+# The versions If-Match names travel as one JSON array: the comparison and the write stay one statement.
+IN_VERSIONS = "version IN (SELECT value FROM json_each(?))"
+UPDATE_ITEM_IF = UPDATE_ITEM.replace("WHERE id = ?", f"WHERE id = ? AND {IN_VERSIONS}")
 DELETE_ITEM = "DELETE FROM items WHERE id = ? RETURNING id"
+DELETE_ITEM_IF = f"DELETE FROM items WHERE id = ? AND {IN_VERSIONS} RETURNING id"
 Row = tuple[Any, ...]
 # msgspec parses the ids and timestamps in C, where Python's UUID and datetime constructors would
 # take longer than the query.
 ItemRow = tuple[UUID, str, str, datetime, datetime]
+VersionedRow = tuple[UUID, str, str, datetime, datetime, int]
 # Locked by another process past the lock timeout, disk full, I/O errors, a folder that cannot be
 # created: the store cannot serve now and may later. Any other error is a bug and stays a 500.
 UNAVAILABLE = (sqlite3.OperationalError, OSError)
@@ -107,25 +116,27 @@ class SQLiteItemStore(ItemStore):
         created_at, updated_at = item.created_at.isoformat(), item.updated_at.isoformat()
         await self._write(INSERT_ITEM, (str(item.id), item.name, item.description, created_at, updated_at))
 
-    async def get(self, item_id: UUID) -> Item:
+    async def get(self, item_id: UUID) -> Versioned:
         rows = self._read(SELECT_ITEM, (str(item_id),))
         if not rows:
             raise ItemNotFound(item_id)
-        return _item(rows[0])
+        return _versioned(rows[0])
 
     async def list_after(self, after: UUID | None, limit: int) -> list[Item]:
         return _items(self._read(SELECT_PAGE, ("" if after is None else str(after), limit)))
 
-    async def update(self, item_id: UUID, patch: ItemPatch) -> Item:
+    async def update(self, item_id: UUID, patch: ItemPatch, if_match: Precondition | None) -> Versioned:
         # One statement, so concurrent writers (other workers too) cannot interleave a read and a write.
-        rows = await self._write(UPDATE_ITEM, (*patch.changes(), utc_now().isoformat(), str(item_id)))
+        parameters = (*patch.changes(), utc_now().isoformat(), str(item_id))
+        rows = await self._write(*statement_for(UPDATE_ITEM, UPDATE_ITEM_IF, parameters, if_match, json.dumps))
         if not rows:
-            raise ItemNotFound(item_id)
-        return _item(rows[0])
+            raise not_changed(item_id, if_match)
+        return _versioned(rows[0])
 
-    async def delete(self, item_id: UUID) -> None:
-        if not await self._write(DELETE_ITEM, (str(item_id),)):
-            raise ItemNotFound(item_id)
+    async def delete(self, item_id: UUID, if_match: Precondition | None) -> None:
+        deleted = await self._write(*statement_for(DELETE_ITEM, DELETE_ITEM_IF, (str(item_id),), if_match, json.dumps))
+        if not deleted:
+            raise not_changed(item_id, if_match)
 
     async def ping(self) -> None:
         await self._in_writer_thread(_check_writable, self._writer)
@@ -177,8 +188,9 @@ async def _unavailable_on_failure(future: Awaitable[T]) -> T:
         raise StorageUnavailable from exc
 
 
-def _item(row: Row) -> Item:
-    return Item(*msgspec.convert(row, ItemRow))
+def _versioned(row: Row) -> Versioned:
+    item_id, name, description, created_at, updated_at, version = msgspec.convert(row, VersionedRow)
+    return Versioned(Item(item_id, name, description, created_at, updated_at), version)
 
 
 def _items(rows: list[Row]) -> list[Item]:

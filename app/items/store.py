@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
 from litestar import Request
 
+from app.http.conditional import Precondition, PreconditionFailed
+from app.http.errors import ServiceError
+from app.items.errors import ItemNotFound
 from app.items.models import Item, ItemPatch
 from app.settings import Settings
+
+
+class Versioned(NamedTuple):
+    """An item and its version, which the database raises with every change (its ETag)."""
+
+    item: Item
+    version: int
 
 
 class ItemStore(Protocol):
     """Persistent items. Every method raises `StorageUnavailable` when the database cannot be reached."""
 
     async def add(self, item: Item) -> None:
-        """Store a new item durably before returning."""
+        """Store a new item durably before returning; its version is 1."""
         ...
 
-    async def get(self, item_id: UUID) -> Item:
+    async def get(self, item_id: UUID) -> Versioned:
         """The item with this id, or `ItemNotFound`."""
         ...
 
@@ -26,12 +37,13 @@ class ItemStore(Protocol):
         """Up to `limit` items with ids greater than `after`, in id order."""
         ...
 
-    async def update(self, item_id: UUID, patch: ItemPatch) -> Item:
-        """Apply the set fields of `patch` and return the result, or raise `ItemNotFound`."""
+    async def update(self, item_id: UUID, patch: ItemPatch, if_match: Precondition | None) -> Versioned:
+        """Apply the set fields of `patch` and return the result, in one statement that also checks `if_match`;
+        raise `ItemNotFound`, or `PreconditionFailed` when `if_match` names no current version."""
         ...
 
-    async def delete(self, item_id: UUID) -> None:
-        """Remove the item, or raise `ItemNotFound`."""
+    async def delete(self, item_id: UUID, if_match: Precondition | None) -> None:
+        """Remove the item, in one statement that also checks `if_match`, or raise as `update` does."""
         ...
 
     async def ping(self) -> None:
@@ -41,6 +53,36 @@ class ItemStore(Protocol):
     async def close(self) -> None:
         """Release connections and threads."""
         ...
+
+
+FIRST_VERSION = 1
+
+
+def not_changed(item_id: UUID, if_match: Precondition | None) -> ServiceError:
+    """Why a write changed no row: no such item, or (with If-Match) no such item in the version asked for.
+
+    RFC 9110 (section 13.1.1) makes If-Match false for a missing item too, so both are a 412 then.
+    """
+    if if_match is None:
+        return ItemNotFound(item_id)
+    return PreconditionFailed(
+        f"The item {item_id} is not in the version If-Match names (it changed, or no longer exists): "
+        "read it again for its current ETag."
+    )
+
+
+def statement_for(
+    plain: str,
+    comparing: str,
+    parameters: tuple[object, ...],
+    if_match: Precondition | None,
+    versions_parameter: Callable[[list[int]], object],
+) -> tuple[str, tuple[object, ...]]:
+    """The statement a write runs: `plain`, or, when If-Match names versions, `comparing`, which takes them (as
+    `versions_parameter` makes them) after `parameters`. With If-Match: * any version matches: `plain` does."""
+    if if_match is None or if_match.any_version:
+        return plain, parameters
+    return comparing, (*parameters, versions_parameter(sorted(if_match.versions)))
 
 
 def store_of(request: Request[Any, Any, Any]) -> ItemStore:

@@ -17,13 +17,14 @@ from uuid import uuid4
 import httpx
 from items_client import AuthenticatedClient, Client
 from items_client.api.calculate import calculate
-from items_client.api.items import create_item, delete_item, get_item, list_items
+from items_client.api.items import create_item, delete_item, get_item, list_items, update_item
 from items_client.models import (
     CalculationRequest,
     CalculationRequestOperation,
     CalculationResult,
     Item,
     ItemCreate,
+    ItemPatch,
     Problem,
 )
 
@@ -54,6 +55,24 @@ def check_items(client: Client) -> None:
 
     deleted = delete_item.sync_detailed(client=client, item_id=str(second.id))
     assert deleted.status_code == 204, deleted
+
+
+def check_conditional_update(client: Client) -> None:
+    item = create(client, "edited")
+    read = get_item.sync_detailed(client=client, item_id=str(item.id))
+    etag = read.headers["ETag"]
+
+    updated = update_item.sync_detailed(
+        client=client, item_id=str(item.id), body=ItemPatch(name="edited once"), if_match=etag
+    )
+    assert updated.status_code == 200, updated
+    assert updated.headers["ETag"] != etag
+    # A second edit from the same stale copy would overwrite the first: refused, and nothing changes.
+    stale = update_item.sync(client=client, item_id=str(item.id), body=ItemPatch(name="lost"), if_match=etag)
+    check_problem(stale, 412, "precondition-failed")
+    current = get_item.sync(client=client, item_id=str(item.id))
+    assert isinstance(current, Item), current
+    assert current.name == "edited once"
 
 
 def check_calculate(client: Client) -> None:
@@ -92,6 +111,7 @@ def main(url: str, token: str | None) -> None:
     # The generated AuthenticatedClient sends `Authorization: Bearer <token>` with every call.
     with AuthenticatedClient(token=token, **options) if token else Client(**options) as client:
         check_items(client)
+        check_conditional_update(client)
         check_calculate(client)
         check_problems(client)
     if token:

@@ -129,7 +129,8 @@ async def test_an_unexpected_failure_is_a_500_that_reveals_nothing(sqlite_client
     # Fault injection: a row written behind the service's back that it cannot read.
     with sqlite3.connect(tmp_path / "items.db") as connection:
         connection.execute(
-            "INSERT INTO items VALUES ('not-a-uuid', 'n', 'd', '2026-01-01T00:00:00+00:00', 'secret-path')"
+            "INSERT INTO items (id, name, description, created_at, updated_at) "
+            "VALUES ('not-a-uuid', 'n', 'd', '2026-01-01T00:00:00+00:00', 'secret-path')"
         )
 
     response = await sqlite_client.get("/api/v1/items")

@@ -105,7 +105,7 @@ async def test_reads_see_every_acknowledged_write_at_once(tmp_path: Path) -> Non
     for number in range(20):
         item = new_item(f"item {number}", "")
         await store.add(item)
-        assert await store.get(item.id) == item
+        assert await store.get(item.id) == (item, 1)
     await store.close()
 
 

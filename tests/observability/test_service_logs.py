@@ -51,7 +51,10 @@ def drive_traffic(service: Service, database: Path) -> dict[str, int]:
         )
         # Fault injection: a row the service cannot read, written behind its back.
         with sqlite3.connect(database) as connection:
-            connection.execute("INSERT INTO items VALUES ('bad-id', 'n', 'd', 'x', 'y')")
+            connection.execute(
+                "INSERT INTO items (id, name, description, created_at, updated_at) "
+                "VALUES ('bad-id', 'n', 'd', 'x', 'y')"
+            )
         call("failure", "GET", "/api/v1/items", headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"})
         call("bad-trace", "GET", "/health", headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7"})
     return statuses

@@ -1,0 +1,88 @@
+"""Conditional requests (RFC 9110, section 13): entity tags, If-Match and If-None-Match.
+
+An item's entity tag is its version, a number the database raises with every change: strong, and
+different for every state the item has been in. Only the tags this service made can match.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from http import HTTPStatus
+
+from app.http.errors import ServiceError
+
+# RFC 9110, section 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E / obs-text.
+ENTITY_TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*')
+VERSION = re.compile(r"[1-9][0-9]{0,17}")
+
+
+class MalformedPrecondition(ServiceError):
+    status = HTTPStatus.BAD_REQUEST
+    slug = "malformed-precondition"
+
+    def __init__(self, header: str) -> None:
+        super().__init__(f'{header} must be * or a comma-separated list of entity tags such as "3".')
+
+
+class PreconditionFailed(ServiceError):
+    status = HTTPStatus.PRECONDITION_FAILED
+    slug = "precondition-failed"
+
+
+class PreconditionRequired(ServiceError):
+    status = HTTPStatus.PRECONDITION_REQUIRED
+    slug = "precondition-required"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This service changes an item only under If-Match: send the ETag you last read (or * for any version)."
+        )
+
+
+class NotModified(Exception):
+    """The client's copy is current: answered 304 with the entity tag and no body (app.http.problems)."""
+
+    def __init__(self, entity_tag: str) -> None:
+        super().__init__(entity_tag)
+        self.entity_tag = entity_tag
+
+
+@dataclass(frozen=True, slots=True)
+class Precondition:
+    """What an If-Match or If-None-Match header asks for: any current version, or one of these."""
+
+    any_version: bool
+    versions: frozenset[int]
+    weak_versions: frozenset[int]  # tags sent as W/"n": only If-None-Match may match them (weak comparison)
+
+
+def entity_tag(version: int) -> str:
+    return f'"{version}"'
+
+
+def precondition(header: str, value: str) -> Precondition:
+    """The parsed `value` of If-Match or If-None-Match (`header`), or `MalformedPrecondition`."""
+    if value.strip() == "*":
+        return Precondition(any_version=True, versions=frozenset(), weak_versions=frozenset())
+    strong: set[int] = set()
+    weak: set[int] = set()
+    for member in value.split(","):
+        match = ENTITY_TAG.fullmatch(member)
+        if match is None:
+            raise MalformedPrecondition(header)
+        weak_prefix, opaque = match.groups()
+        # A well-formed tag this service never made (not a version number) is simply matched by nothing.
+        if VERSION.fullmatch(opaque):
+            (weak if weak_prefix else strong).add(int(opaque))
+    return Precondition(any_version=False, versions=frozenset(strong), weak_versions=frozenset(weak))
+
+
+def none_match(header: str | None, version: int) -> None:
+    """Raise `NotModified` when If-None-Match names the current `version` (or any, with *)."""
+    if header is None:
+        return
+    wanted = precondition("If-None-Match", header)
+    # Weak comparison (RFC 9110, section 13.1.2): W/"3" names version 3 too.
+    if wanted.any_version or version in wanted.versions or version in wanted.weak_versions:
+        raise NotModified(entity_tag(version))

@@ -1,0 +1,188 @@
+"""Conditional requests (RFC 9110, section 13): ETags, If-None-Match on reads, If-Match on writes, on each backend."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+
+from app.asgi import create_app
+from app.settings import Settings
+from tests.conftest import Client
+from tests.service import running_service
+
+URL = "/api/v1/items"
+ITEM = {"name": "Widget", "description": "A very useful widget"}
+CONCURRENT_EDITS = 50
+
+
+async def created(client: Client) -> tuple[str, str]:
+    response = await client.post(URL, json=ITEM)
+    assert response.status_code == 201
+    return response.json()["id"], response.headers["etag"]
+
+
+async def stored(client: Client, item_id: str) -> Any:
+    return (await client.get(f"{URL}/{item_id}")).json()
+
+
+async def test_every_answer_carrying_an_item_has_a_strong_etag_that_changes_with_it(client: Client) -> None:
+    item_id, first = await created(client)
+    read = await client.get(f"{URL}/{item_id}")
+    again = await client.get(f"{URL}/{item_id}")
+    patched = await client.patch(f"{URL}/{item_id}", json={"name": "Renamed"})
+    replaced = await client.put(f"{URL}/{item_id}", json=ITEM)
+
+    assert first.startswith('"')  # strong: no W/
+    assert read.headers["etag"] == again.headers["etag"] == first  # reading changes nothing
+    tags = [first, patched.headers["etag"], replaced.headers["etag"]]
+    assert len(set(tags)) == 3  # each write makes a new one
+    assert (await client.get(f"{URL}/{item_id}")).headers["etag"] == tags[-1]
+
+
+@pytest.mark.parametrize("if_none_match", ["{tag}", "W/{tag}", "*", '"999", {tag}'])
+async def test_a_read_with_a_matching_if_none_match_is_304_with_the_etag_and_no_body(
+    client: Client, if_none_match: str
+) -> None:
+    item_id, tag = await created(client)
+    response = await client.get(f"{URL}/{item_id}", headers={"If-None-Match": if_none_match.format(tag=tag)})
+
+    assert response.status_code == 304
+    assert response.headers["etag"] == tag
+    assert response.content == b""
+
+
+@pytest.mark.parametrize("if_none_match", ['"999"', 'W/"999"', '"not-ours"'])
+async def test_a_read_with_another_if_none_match_is_served_whole(client: Client, if_none_match: str) -> None:
+    item_id, _ = await created(client)
+    response = await client.get(f"{URL}/{item_id}", headers={"If-None-Match": if_none_match})
+
+    assert response.status_code == 200
+    assert response.json()["name"] == ITEM["name"]
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "expected"),
+    [("PATCH", {"name": "Renamed"}, 200), ("PUT", {"name": "New", "description": "d"}, 200), ("DELETE", None, 204)],
+)
+async def test_a_write_under_the_current_etag_goes_through(
+    client: Client, method: str, body: dict[str, str] | None, expected: int
+) -> None:
+    for listed in ("{tag}", '"998", {tag}'):  # the tag alone, or among others
+        item_id, tag = await created(client)
+        if_match = listed.format(tag=tag)
+        response = await client.request(method, f"{URL}/{item_id}", json=body, headers={"If-Match": if_match})
+        assert response.status_code == expected, response.text
+
+
+@pytest.mark.parametrize(
+    ("method", "body"),
+    [("PATCH", {"name": "Lost update"}), ("PUT", {"name": "Lost", "description": ""}), ("DELETE", None)],
+)
+@pytest.mark.parametrize("stale", ["old", "W/current", '"not-ours"', '"0"'])
+async def test_a_write_under_another_etag_is_412_and_changes_nothing(
+    client: Client, method: str, body: dict[str, str] | None, stale: str
+) -> None:
+    item_id, old = await created(client)
+    current = (await client.patch(f"{URL}/{item_id}", json={"description": "changed"})).headers["etag"]
+    before = await stored(client, item_id)
+    if_match = {"old": old, "W/current": f"W/{current}"}.get(stale, stale)
+
+    response = await client.request(method, f"{URL}/{item_id}", json=body, headers={"If-Match": if_match})
+
+    assert response.status_code == 412
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/precondition-failed")
+    assert await stored(client, item_id) == before
+
+
+@pytest.mark.parametrize(("method", "body"), [("PATCH", {"name": "x"}), ("DELETE", None)])
+async def test_if_match_star_matches_any_existing_item_and_no_missing_one(
+    client: Client, method: str, body: dict[str, str] | None
+) -> None:
+    item_id, _ = await created(client)
+    assert (await client.request(method, f"{URL}/{item_id}", json=body, headers={"If-Match": "*"})).status_code < 300
+
+    missing = "0193f0c4-7a51-7cc4-9a6e-3f1d2b8c4e10"
+    for if_match in ("*", '"1"'):
+        response = await client.request(method, f"{URL}/{missing}", json=body, headers={"If-Match": if_match})
+        assert response.status_code == 412
+
+
+@pytest.mark.parametrize("header", ["If-Match", "If-None-Match"])
+@pytest.mark.parametrize("value", ["1", '"1', '"1",,"2"', 'W/ "1"', "**", '"a b"'])
+async def test_a_malformed_precondition_is_400_and_changes_nothing(client: Client, header: str, value: str) -> None:
+    item_id, _ = await created(client)
+    before = await stored(client, item_id)
+    method = "PATCH" if header == "If-Match" else "GET"
+    body = {"name": "x"} if method == "PATCH" else None
+
+    response = await client.request(method, f"{URL}/{item_id}", json=body, headers={header: value})
+
+    assert response.status_code == 400
+    assert response.json()["type"].endswith("/malformed-precondition")
+    assert await stored(client, item_id) == before
+
+
+async def test_writes_without_if_match_behave_as_before(client: Client) -> None:
+    item_id, _ = await created(client)
+    assert (await client.patch(f"{URL}/{item_id}", json={"name": "Renamed"})).status_code == 200
+    assert (await client.delete(f"{URL}/{item_id}")).status_code == 204
+    assert (await client.delete(f"{URL}/{item_id}")).status_code == 404
+
+
+async def test_with_require_if_match_a_write_without_it_is_428_and_changes_nothing(
+    settings: Settings, tmp_path: Path
+) -> None:
+    required = Settings.from_environ({"DATABASE_URL": settings.database.url, "REQUIRE_IF_MATCH": "true"})
+    async with AsyncTestClient(app=create_app(required)) as client:
+        item_id, tag = await created(client)
+        before = await stored(client, item_id)
+        for method, body in (("PATCH", {"name": "x"}), ("PUT", ITEM), ("DELETE", None)):
+            response = await client.request(method, f"{URL}/{item_id}", json=body)
+            assert response.status_code == 428
+            assert response.json()["type"].endswith("/precondition-required")
+        assert await stored(client, item_id) == before
+        assert (
+            await client.patch(f"{URL}/{item_id}", json={"name": "x"}, headers={"If-Match": tag})
+        ).status_code == 200
+
+
+async def test_of_concurrent_edits_under_one_etag_exactly_one_wins(tmp_path: Path, database_url: str) -> None:
+    with running_service({"DATABASE_URL": database_url, "ACCESS_LOG": "false"}, tmp_path / "log") as service:
+        limits = httpx.Limits(max_connections=CONCURRENT_EDITS)
+        async with httpx.AsyncClient(base_url=service.url, limits=limits, timeout=30) as http:
+            response = await http.post(URL, json=ITEM)
+            item_id, tag = response.json()["id"], response.headers["etag"]
+
+            async def edit(number: int) -> httpx.Response:
+                body = {"description": f"edit {number}"}
+                return await http.patch(f"{URL}/{item_id}", json=body, headers={"If-Match": tag})
+
+            responses = await asyncio.gather(*(edit(number) for number in range(CONCURRENT_EDITS)))
+            final = (await http.get(f"{URL}/{item_id}")).json()
+
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200] + [412] * (CONCURRENT_EDITS - 1)
+    winner = next(response for response in responses if response.status_code == 200)
+    assert final == winner.json()
+
+
+async def test_the_api_document_declares_the_headers_and_answers(sqlite_client: Client) -> None:
+    document = (await sqlite_client.get("/schema/openapi.json")).json()
+    item = document["paths"]["/api/v1/items/{item_id}"]
+
+    def headers(operation: dict[str, Any]) -> set[str]:
+        return {parameter["name"] for parameter in operation["parameters"] if parameter["in"] == "header"}
+
+    assert headers(item["get"]) == {"If-None-Match"}
+    assert {"304", "200"} <= set(item["get"]["responses"])
+    assert "ETag" in item["get"]["responses"]["200"]["headers"]
+    for method in ("put", "patch", "delete"):
+        assert headers(item[method]) == {"If-Match"}
+        assert {"412", "428"} <= set(item[method]["responses"])
+    assert "ETag" in document["paths"]["/api/v1/items"]["post"]["responses"]["201"]["headers"]

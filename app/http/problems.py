@@ -79,6 +79,9 @@ def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Resp
 
 def _field_error(entry: dict[str, Any]) -> FieldError:
     field = str(entry.get("key", "request"))
+    if entry.get("source") == "header":
+        # Litestar names a header by its parameter (if_match); the client knows it as the header (If-Match).
+        field = field.replace("_", "-").title()
     if field == "data":
         # Bodies are decoded in app.http.bodies, so Litestar only reports `data` itself when the body is empty.
         return FieldError(field="body", message="a JSON body is required")

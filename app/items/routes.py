@@ -15,6 +15,7 @@ from litestar.params import HeaderParameter, JSONBody, Parameter
 
 from app.auth.access import ITEMS_READ, ITEMS_WRITE, AccessRules
 from app.http.conditional import (
+    PRECONDITION_PATTERN,
     Precondition,
     PreconditionRequired,
     entity_tag,
@@ -27,18 +28,21 @@ from app.items.models import Item, ItemCreate, ItemPatch, new_item
 from app.items.store import FIRST_VERSION, store_of
 
 ItemId = Annotated[str, Parameter(description="The item's id (a UUID).")]
+# Strings, absent as empty (an empty list names no tag either): "null" is no value these headers can have.
 IfMatch = Annotated[
-    str | None,
+    str,
     HeaderParameter(
         name="If-Match",
+        pattern=PRECONDITION_PATTERN,
         description='Change the item only in this version: the `ETag` last read (`"3"`), a list of them, or `*` '
         "for any existing version. Otherwise 412, and nothing changes.",
     ),
 ]
 IfNoneMatch = Annotated[
-    str | None,
+    str,
     HeaderParameter(
         name="If-None-Match",
+        pattern=PRECONDITION_PATTERN,
         description="The `ETag` of the copy the client holds: 304 without a body while the item is in that version.",
     ),
 ]
@@ -115,14 +119,14 @@ async def list_items(request: AnyRequest, limit: Limit = 50, cursor: Cursor = No
     return Response(items, headers=headers)
 
 
-async def get_item(item_id: ItemId, request: AnyRequest, if_none_match: IfNoneMatch = None) -> Response[Item]:
+async def get_item(item_id: ItemId, request: AnyRequest, if_none_match: IfNoneMatch = "") -> Response[Item]:
     item, version = await store_of(request).get(parse_item_id(item_id))
     none_match(if_none_match, version)
     return with_entity_tag(item, version)
 
 
 async def replace_item(
-    item_id: ItemId, data: JSONBody[ItemCreate], request: AnyRequest, if_match: IfMatch = None
+    item_id: ItemId, data: JSONBody[ItemCreate], request: AnyRequest, if_match: IfMatch = ""
 ) -> Response[Item]:
     replacement = ItemPatch(name=data.name, description=data.description)
     return with_entity_tag(
@@ -131,14 +135,14 @@ async def replace_item(
 
 
 async def update_item(
-    item_id: ItemId, data: JSONBody[ItemPatch], request: AnyRequest, if_match: IfMatch = None
+    item_id: ItemId, data: JSONBody[ItemPatch], request: AnyRequest, if_match: IfMatch = ""
 ) -> Response[Item]:
     return with_entity_tag(
         *await store_of(request).update(parse_item_id(item_id), data, write_precondition(request, if_match))
     )
 
 
-async def delete_item(item_id: ItemId, request: AnyRequest, if_match: IfMatch = None) -> None:
+async def delete_item(item_id: ItemId, request: AnyRequest, if_match: IfMatch = "") -> None:
     await store_of(request).delete(parse_item_id(item_id), write_precondition(request, if_match))
 
 
@@ -146,10 +150,10 @@ def with_entity_tag(item: Item, version: int) -> Response[Item]:
     return Response(item, headers={"ETag": entity_tag(version)})
 
 
-def write_precondition(request: AnyRequest, if_match: str | None) -> Precondition | None:
+def write_precondition(request: AnyRequest, if_match: str) -> Precondition | None:
     """What If-Match asks of a write; without it, a write goes through unless REQUIRE_IF_MATCH says otherwise."""
-    if if_match is not None:
-        return precondition("If-Match", if_match)
+    if if_match.strip():
+        return precondition(if_match)
     if request.app.state.require_if_match:
         raise PreconditionRequired
     return None
@@ -160,7 +164,14 @@ def item_routes(access: AccessRules) -> Router:
     read, write = access.requires(ITEMS_READ), access.requires(ITEMS_WRITE)
     one = "/{item_id:str}"
     body_errors = (*access.refusals, *BODY_ERRORS)
-    not_found = (*access.refusals, HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE)
+    # 422: an If-Match or If-None-Match that is no list of entity tags.
+    not_found = (
+        *access.refusals,
+        HTTPStatus.BAD_REQUEST,
+        HTTPStatus.NOT_FOUND,
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        HTTPStatus.SERVICE_UNAVAILABLE,
+    )
     # A write under If-Match that names no current version; one without it where REQUIRE_IF_MATCH is set.
     conditional = (HTTPStatus.PRECONDITION_FAILED, HTTPStatus.PRECONDITION_REQUIRED)
     return Router(

@@ -60,6 +60,7 @@ async def postgres_url(postgres_server: str) -> str:
     connection = await asyncpg.connect(postgres_server)
     try:
         await connection.execute("DROP TABLE IF EXISTS items, schema_migrations")
+        await connection.execute("DROP FUNCTION IF EXISTS items_next_version()")
     finally:
         await connection.close()
     return postgres_server

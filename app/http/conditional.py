@@ -13,11 +13,14 @@ from http import HTTPStatus
 from app.http.errors import ServiceError
 
 # RFC 9110, sections 8.8.3 and 13.1.1: "*", or a list of entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE (this
-# service leaves out obs-text, which its own tags never hold); as in any list, empty elements are allowed
-# (section 5.6.1.2). The API document gives the pattern to the headers, and Litestar refuses a value that does
-# not match it (422) before a handler reads it.
+# service leaves out obs-text, which its own tags never hold), where empty list elements are allowed (section
+# 5.6.1.2). The API document gives the pattern to the headers, and Litestar refuses a value that does not match it
+# (422) before a handler reads it. Each step of the pattern begins with a character no other step begins with, so
+# a match is found in one pass: a pattern with two ways through (optional spaces on both sides of a comma) took
+# exponential time on a short hostile header, on the event loop.
 ENTITY_TAG = r'(W/)?"([\x21\x23-\x7e]*)"'
-PRECONDITION_PATTERN = rf"^\s*(\*|({ENTITY_TAG})?(\s*,\s*({ENTITY_TAG})?)*)\s*$"
+PRECONDITION_PATTERN = r'^(?:[ \t]*\*[ \t]*|(?:[ \t,]|(?:W/)?"[\x21\x23-\x7e]*")*)$'
+MAX_PRECONDITION_LENGTH = 1024
 VERSION = re.compile(r"[1-9][0-9]{0,17}")
 
 

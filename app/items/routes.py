@@ -15,6 +15,7 @@ from litestar.params import HeaderParameter, JSONBody, Parameter
 
 from app.auth.access import ITEMS_READ, ITEMS_WRITE, AccessRules
 from app.http.conditional import (
+    MAX_PRECONDITION_LENGTH,
     PRECONDITION_PATTERN,
     Precondition,
     PreconditionRequired,
@@ -34,6 +35,7 @@ IfMatch = Annotated[
     HeaderParameter(
         name="If-Match",
         pattern=PRECONDITION_PATTERN,
+        max_length=MAX_PRECONDITION_LENGTH,
         description='Change the item only in this version: the `ETag` last read (`"3"`), a list of them, or `*` '
         "for any existing version. Otherwise 412, and nothing changes.",
     ),
@@ -43,6 +45,7 @@ IfNoneMatch = Annotated[
     HeaderParameter(
         name="If-None-Match",
         pattern=PRECONDITION_PATTERN,
+        max_length=MAX_PRECONDITION_LENGTH,
         description="The `ETag` of the copy the client holds: 304 without a body while the item is in that version.",
     ),
 ]
@@ -165,7 +168,7 @@ def item_routes(access: AccessRules) -> Router:
     one = "/{item_id:str}"
     body_errors = (*access.refusals, *BODY_ERRORS)
     # 422: an If-Match or If-None-Match that is no list of entity tags.
-    not_found = (
+    read_errors = (
         *access.refusals,
         HTTPStatus.BAD_REQUEST,
         HTTPStatus.NOT_FOUND,
@@ -206,7 +209,7 @@ def item_routes(access: AccessRules) -> Router:
                 operation_id="getItem",
                 summary="Read an item",
                 response_headers=[ETAG_HEADER],
-                responses={HTTPStatus.NOT_MODIFIED.value: NOT_MODIFIED} | problem_responses(*not_found),
+                responses={HTTPStatus.NOT_MODIFIED.value: NOT_MODIFIED} | problem_responses(*read_errors),
                 **read,
             )(get_item),
             put(
@@ -229,7 +232,7 @@ def item_routes(access: AccessRules) -> Router:
                 one,
                 operation_id="deleteItem",
                 summary="Delete an item",
-                responses=problem_responses(*not_found, *conditional),
+                responses=problem_responses(*read_errors, *conditional),
                 **write,
             )(delete_item),
         ],

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
+import asyncpg
 import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
 from app.asgi import create_app
+from app.items.postgres import MIGRATIONS as POSTGRES_MIGRATIONS
 from app.settings import Settings
 from tests.conftest import Client
 from tests.service import running_service
@@ -198,3 +201,41 @@ def test_a_hostile_precondition_is_refused_at_once(tmp_path: Path) -> None:
         for header, method in (("If-None-Match", "GET"), ("If-Match", "DELETE")):
             response = httpx.request(method, f"{service.url}{URL}/{item['id']}", headers={header: hostile}, timeout=5)
             assert response.status_code == 422
+
+
+async def test_on_postgresql_a_change_made_without_the_version_still_changes_the_etag(postgres_url: str) -> None:
+    # A replica of the previous release, still serving during a rollout, updates items without knowing of versions.
+    settings = Settings.from_environ({"DATABASE_URL": postgres_url})
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        item_id, tag = await created(client)
+        connection = await asyncpg.connect(postgres_url)
+        try:
+            await connection.execute("UPDATE items SET name = 'by an older release' WHERE id = $1", UUID(item_id))
+        finally:
+            await connection.close()
+
+        assert (await client.get(f"{URL}/{item_id}")).headers["etag"] != tag
+        stale = await client.patch(f"{URL}/{item_id}", json={"name": "lost"}, headers={"If-Match": tag})
+        assert stale.status_code == 412
+
+
+async def test_on_postgresql_items_stored_before_versions_existed_get_the_first_one(postgres_url: str) -> None:
+    connection = await asyncpg.connect(postgres_url)
+    try:
+        # The schema as the release before versions left it: migration 1, recorded, with an item in it.
+        async with connection.transaction():
+            await connection.execute(POSTGRES_MIGRATIONS[0].statement)
+            await connection.execute(
+                "CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL "
+                "DEFAULT now(), expand_only boolean NOT NULL DEFAULT false)"
+            )
+            await connection.execute("INSERT INTO schema_migrations (version) VALUES (1)")
+            await connection.execute(
+                "INSERT INTO items VALUES ('0193f0c4-7a51-7cc4-9a6e-3f1d2b8c4e10', 'old', '', now(), now())"
+            )
+    finally:
+        await connection.close()
+
+    async with AsyncTestClient(app=create_app(Settings.from_environ({"DATABASE_URL": postgres_url}))) as client:
+        response = await client.get(f"{URL}/0193f0c4-7a51-7cc4-9a6e-3f1d2b8c4e10")
+        assert (response.status_code, response.headers["etag"]) == (200, '"1"')

@@ -15,7 +15,7 @@ from app.http.conditional import Precondition
 from app.items.errors import ItemNotFound, SchemaTooNew, StorageUnavailable
 from app.items.models import Item, ItemPatch, utc_now
 from app.items.retry import retry_until_available
-from app.items.store import ItemStore, Versioned, not_changed, statement_for
+from app.items.store import FIRST_VERSION, ItemStore, Versioned, not_changed, statement_for
 from app.settings import Settings
 
 
@@ -58,7 +58,7 @@ MIGRATIONS = (
 MIGRATION_LOCK = 0x17E45
 COLUMNS = "id, name, description, created_at, updated_at"
 # Built once: the statements of every request, as asyncpg's statement cache keys them.
-INSERT_ITEM = f"INSERT INTO items ({COLUMNS}) VALUES ($1, $2, $3, $4, $5)"
+INSERT_ITEM = f"INSERT INTO items ({COLUMNS}, version) VALUES ($1, $2, $3, $4, $5, $6)"
 SELECT_ITEM = f"SELECT {COLUMNS}, version FROM items WHERE id = $1"
 # One range over the primary key whatever plan PostgreSQL caches for the prepared statement: with
 # "$1 IS NULL OR id > $1" a generic plan filters every row before the cursor instead of seeking to it.
@@ -124,6 +124,7 @@ class PostgresItemStore(ItemStore):
                 item.description,
                 item.created_at,
                 item.updated_at,
+                FIRST_VERSION,  # the ETag the create answers with, whatever the column's default
             )
 
     async def get(self, item_id: UUID) -> Versioned:

@@ -35,7 +35,7 @@ from app.http.conditional import Precondition
 from app.items.errors import ItemNotFound, SchemaTooNew, StorageUnavailable
 from app.items.models import Item, ItemPatch, utc_now
 from app.items.retry import retry_until_available
-from app.items.store import ItemStore, Versioned, not_changed, statement_for
+from app.items.store import FIRST_VERSION, ItemStore, Versioned, not_changed, statement_for
 from app.settings import Settings
 
 T = TypeVar("T")
@@ -56,7 +56,7 @@ MIGRATIONS = (
 )
 COLUMNS = "id, name, description, created_at, updated_at"
 # Built once: the statements of every request, as the connection's statement cache keys them.
-INSERT_ITEM = f"INSERT INTO items ({COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+INSERT_ITEM = f"INSERT INTO items ({COLUMNS}, version) VALUES (?, ?, ?, ?, ?, ?)"
 SELECT_ITEM = f"SELECT {COLUMNS}, version FROM items WHERE id = ?"
 SELECT_PAGE = f"SELECT {COLUMNS} FROM items WHERE id > ? ORDER BY id LIMIT ?"
 UPDATE_ITEM = (
@@ -114,7 +114,8 @@ class SQLiteItemStore(ItemStore):
 
     async def add(self, item: Item) -> None:
         created_at, updated_at = item.created_at.isoformat(), item.updated_at.isoformat()
-        await self._write(INSERT_ITEM, (str(item.id), item.name, item.description, created_at, updated_at))
+        parameters = (str(item.id), item.name, item.description, created_at, updated_at, FIRST_VERSION)
+        await self._write(INSERT_ITEM, parameters)
 
     async def get(self, item_id: UUID) -> Versioned:
         rows = self._read(SELECT_ITEM, (str(item_id),))

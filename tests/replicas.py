@@ -15,7 +15,9 @@ configuration of ci/deploy/nginx/, and Prometheus from Debian scraping both. Und
 4. correlation: a W3C traceparent sent through nginx comes back as `trace_id` on the request's log records;
 5. access: through nginx, a request without a token is refused (401), one without the scope too (403), and
    one with it is served;
-6. rate limit: a client that sends far more than nginx's per-address limit gets 429s with Retry-After, while
+6. metrics stay inside: no spelling of the metrics path (/metrics/, //metrics, /metrics?x, %-escaped) passes
+   nginx, while each replica serves them to Prometheus directly;
+7. rate limit: a client that sends far more than nginx's per-address limit gets 429s with Retry-After, while
    another client, at an ordinary pace from another address at the same time, gets none.
 
 The replicas check access tokens from an identity provider on loopback (tests/auth/issuer.py), as production
@@ -30,6 +32,7 @@ import asyncio
 import json
 import secrets
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -398,6 +401,33 @@ def access(nginx: Nginx, issuer: Issuer) -> Result:
     return Result("access", outcomes, promises)
 
 
+METRICS_SPELLINGS = ("/metrics", "/metrics/", "//metrics", "/metrics?x=1", "/%6Detrics", "/metrics%2F", "/./metrics")
+
+
+def metrics_stay_inside(replicas: list[Replica], nginx: Nginx) -> Result:
+    served = [(path, raw_get(nginx.port, path)) for path in METRICS_SPELLINGS]
+    leaked = [
+        f"{path} ({status})" for path, (status, body) in served if status == 200 or b"http_requests_total" in body
+    ]
+    direct = httpx.get(f"http://{replicas[0].address}/metrics", timeout=5)
+    promises = [
+        (f"no spelling of the metrics path passes nginx ({', '.join(leaked) or 'all 404'})", not leaked),
+        ("each replica still serves them to Prometheus", direct.status_code == 200),
+    ]
+    return Result("metrics inside", [], promises)
+
+
+def raw_get(port: int, path: str) -> tuple[int, bytes]:
+    """GET `path` exactly as written: HTTP clients would normalise what this sends."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(f"GET {path} HTTP/1.1\r\nHost: items\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), rest
+
+
 async def send_at_pace(url: str, token: str, address: str, count: int, every_s: float) -> list[httpx.Response]:
     """`count` reads of the list from `address`, `every_s` apart, on one connection."""
     transport = httpx.AsyncHTTPTransport(local_address=address)
@@ -477,6 +507,7 @@ def main() -> int:
         results.append(observability(replicas, nginx, prometheus, token))
         results.append(correlation(replicas, nginx, token))
         results.append(access(nginx, issuer))
+        results.append(metrics_stay_inside(replicas, nginx))
         results.append(rate_limit(nginx, token))
     print()
     print(f"{'scenario':<18} {'requests':>9} {'failures':>9} {'p99 ms':>8}")

@@ -68,6 +68,7 @@ def main(settings: Settings, argv: Sequence[str] | None = None) -> int:
             access_log=False,  # the service writes one richer access line per request itself
             server_header=False,
             timeout_graceful_shutdown=settings.shutdown_timeout,
+            timeout_keep_alive=settings.keep_alive_timeout,
         )
     return 0
 

@@ -83,6 +83,10 @@ class Settings:
     database_pool_size: int = 10
     database_lock_timeout: float = 5.0
     shutdown_timeout: int = 10
+    # Longer than the idle timeout of the proxies in front (60 s for nginx, ingress-nginx and most cloud load
+    # balancers): the proxy, not the service, closes an idle connection, so it never sends a request on one the
+    # service is closing at that moment (the classic source of sporadic 502s).
+    keep_alive_timeout: int = 75
     metrics_multiprocess_dir: str | None = None
     require_if_match: bool = False
     auth: AuthSettings | None = None  # None: every client may call every operation, as the old demo allowed
@@ -115,6 +119,7 @@ class Settings:
             database_pool_size=read("DATABASE_POOL_SIZE", int_between(1, 100), defaults.database_pool_size),
             database_lock_timeout=read("DATABASE_LOCK_TIMEOUT", float_between(0, 60), defaults.database_lock_timeout),
             shutdown_timeout=read("SHUTDOWN_TIMEOUT", int_between(0, 600), defaults.shutdown_timeout),
+            keep_alive_timeout=read("KEEP_ALIVE_TIMEOUT", int_between(1, 3600), defaults.keep_alive_timeout),
             # prometheus_client's own variable: where workers share their metrics (set by app.main for WORKERS > 1).
             metrics_multiprocess_dir=read("PROMETHEUS_MULTIPROC_DIR", parse_directory, None),
             require_if_match=read("REQUIRE_IF_MATCH", parse_bool, defaults.require_if_match),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import asyncpg
@@ -152,3 +154,27 @@ async def test_a_release_serves_on_postgresql_migrated_further_by_expand_only_mi
         async with httpx.AsyncClient(base_url=service.url) as client:
             assert (await client.get("/health/ready")).status_code == 200
             assert (await client.post("/api/v1/items", json={"name": "n", "description": ""})).status_code == 201
+
+
+def idle_connection_closed_after(service_url: str, idle_s: float) -> bool:
+    """Whether the service has closed a keep-alive connection left idle for `idle_s` after one request."""
+    host, port = service_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(b"GET /health/live HTTP/1.1\r\nHost: items\r\n\r\n")
+        assert connection.recv(65536).startswith(b"HTTP/1.1 200")
+        time.sleep(idle_s)
+        connection.settimeout(0.2)
+        try:
+            return connection.recv(1) == b""  # the server's FIN
+        except TimeoutError:
+            return False  # still open, nothing to read
+
+
+@pytest.mark.parametrize(("keep_alive", "closed"), [({"KEEP_ALIVE_TIMEOUT": "1"}, True), ({}, False)])
+def test_idle_connections_stay_open_for_the_keep_alive_timeout(
+    tmp_path: Path, keep_alive: dict[str, str], closed: bool
+) -> None:
+    # By default longer than a proxy's idle timeout (uvicorn's own 5 s is far shorter than nginx's 60 s).
+    environment = {"DATABASE_URL": f"sqlite:///{tmp_path / 'items.db'}", **keep_alive}
+    with running_service(environment, tmp_path / "log") as service:
+        assert idle_connection_closed_after(service.url, 6.0 if not keep_alive else 2.0) is closed

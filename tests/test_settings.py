@@ -35,6 +35,7 @@ def test_values_are_read_from_the_environment() -> None:
             "DATABASE_POOL_SIZE": "20",
             "DATABASE_LOCK_TIMEOUT": "1",
             "SHUTDOWN_TIMEOUT": "30",
+            "KEEP_ALIVE_TIMEOUT": "120",
             "AUTH_ISSUER": "https://login.example.com/realms/items/",
             "AUTH_AUDIENCE": "items-api",
             "AUTH_JWKS_URL": "https://login.example.com/keys",
@@ -52,6 +53,7 @@ def test_values_are_read_from_the_environment() -> None:
     assert settings.database_pool_size == 20
     assert settings.database_lock_timeout == 1.0
     assert settings.shutdown_timeout == 30
+    assert settings.keep_alive_timeout == 120
     assert settings.auth == AuthSettings(
         "https://login.example.com/realms/items/", "items-api", "https://login.example.com/keys", 600.0, 5.0
     )
@@ -75,6 +77,7 @@ def test_empty_values_mean_the_default() -> None:
         ("PORT", "65536", "a whole number from 1 to 65535"),
         ("PORT", "eighty", "a whole number from 1 to 65535"),
         ("WORKERS", "-1", "a whole number from 1 to 64"),
+        ("KEEP_ALIVE_TIMEOUT", "0", "a whole number from 1 to 3600"),
         ("HOST", "local host", "a host name or an IP address"),
         ("ENVIRONMENT", "prod env!", "up to 64 letters"),
         ("DATABASE_CONNECT_TIMEOUT", "soon", "a number of seconds from 0 to 600"),

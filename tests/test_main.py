@@ -156,25 +156,32 @@ async def test_a_release_serves_on_postgresql_migrated_further_by_expand_only_mi
             assert (await client.post("/api/v1/items", json={"name": "n", "description": ""})).status_code == 201
 
 
-def idle_connection_closed_after(service_url: str, idle_s: float) -> bool:
-    """Whether the service has closed a keep-alive connection left idle for `idle_s` after one request."""
+def idle_seconds_until_closed(service_url: str, give_up_after_s: float) -> float | None:
+    """How long the service keeps an idle keep-alive connection open after one request (None: past the limit)."""
     host, port = service_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as connection:
         connection.sendall(b"GET /health/live HTTP/1.1\r\nHost: items\r\n\r\n")
         assert connection.recv(65536).startswith(b"HTTP/1.1 200")
-        time.sleep(idle_s)
-        connection.settimeout(0.2)
+        idle_since = time.monotonic()
+        connection.settimeout(give_up_after_s)
         try:
-            return connection.recv(1) == b""  # the server's FIN
+            assert connection.recv(1) == b""  # the server's FIN, nothing else
         except TimeoutError:
-            return False  # still open, nothing to read
+            return None
+        return time.monotonic() - idle_since
 
 
-@pytest.mark.parametrize(("keep_alive", "closed"), [({"KEEP_ALIVE_TIMEOUT": "1"}, True), ({}, False)])
-def test_idle_connections_stay_open_for_the_keep_alive_timeout(
-    tmp_path: Path, keep_alive: dict[str, str], closed: bool
-) -> None:
+def test_idle_connections_stay_open_for_the_keep_alive_timeout(tmp_path: Path) -> None:
     # By default longer than a proxy's idle timeout (uvicorn's own 5 s is far shorter than nginx's 60 s).
-    environment = {"DATABASE_URL": f"sqlite:///{tmp_path / 'items.db'}", **keep_alive}
+    environment = {"DATABASE_URL": f"sqlite:///{tmp_path / 'items.db'}"}
     with running_service(environment, tmp_path / "log") as service:
-        assert idle_connection_closed_after(service.url, 6.0 if not keep_alive else 2.0) is closed
+        assert idle_seconds_until_closed(service.url, give_up_after_s=6.0) is None
+
+
+def test_idle_connections_are_closed_after_the_keep_alive_timeout(tmp_path: Path) -> None:
+    environment = {"DATABASE_URL": f"sqlite:///{tmp_path / 'items.db'}", "KEEP_ALIVE_TIMEOUT": "1"}
+    with running_service(environment, tmp_path / "log") as service:
+        # A busy machine may close it late, never early.
+        idle_s = idle_seconds_until_closed(service.url, give_up_after_s=30.0)
+        assert idle_s is not None
+        assert idle_s >= 0.9

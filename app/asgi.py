@@ -22,6 +22,7 @@ from app.http.observe import RequestObserver
 from app.http.options import CorrectOptionsAllow
 from app.http.problems import EXCEPTION_HANDLERS
 from app.items.errors import SchemaTooNew, StorageUnavailable
+from app.items.idempotency import KeysInFlight, expired_keys_purged
 from app.items.routes import item_routes
 from app.items.store import open_store
 from app.observability.logs import get_logger
@@ -63,7 +64,8 @@ def create_app(settings: Settings) -> RequestObserver:
         # re-scanning it, and full collections no longer stall requests for milliseconds.
         gc.freeze()
         try:
-            yield
+            async with expired_keys_purged(app.state.store, settings.idempotency_ttl):
+                yield
         finally:
             await app.state.store.close()
 
@@ -77,7 +79,15 @@ def create_app(settings: Settings) -> RequestObserver:
         ],
         # The verifier first: what it loads (PyJWT, cryptography, httpx) is then frozen with the rest at start-up.
         lifespan=[token_verifier(settings.auth), item_store],
-        state=State({"metrics": metrics, "token_verifier": None, "require_if_match": settings.require_if_match}),
+        state=State(
+            {
+                "metrics": metrics,
+                "token_verifier": None,
+                "require_if_match": settings.require_if_match,
+                "idempotency_ttl": settings.idempotency_ttl,
+                "keys_in_flight": KeysInFlight(),
+            }
+        ),
         request_class=StrictJSONRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY_BYTES,

@@ -89,6 +89,8 @@ class Settings:
     keep_alive_timeout: int = 75
     metrics_multiprocess_dir: str | None = None
     require_if_match: bool = False
+    # How long a create's Idempotency-Key is remembered: a day covers a client's retries through a whole outage.
+    idempotency_ttl: int = 86400
     auth: AuthSettings | None = None  # None: every client may call every operation, as the old demo allowed
     auth_disabled: bool = False
 
@@ -123,6 +125,7 @@ class Settings:
             # prometheus_client's own variable: where workers share their metrics (set by app.main for WORKERS > 1).
             metrics_multiprocess_dir=read("PROMETHEUS_MULTIPROC_DIR", parse_directory, None),
             require_if_match=read("REQUIRE_IF_MATCH", parse_bool, defaults.require_if_match),
+            idempotency_ttl=read("IDEMPOTENCY_TTL", int_between(1, 30 * 86400), defaults.idempotency_ttl),
             auth=read_auth(read, environment=environment, disabled=auth_disabled),
             auth_disabled=auth_disabled,
         )

@@ -59,7 +59,7 @@ async def postgres_url(postgres_server: str) -> str:
     """The PostgreSQL test database with its items removed, so each test starts from nothing."""
     connection = await asyncpg.connect(postgres_server)
     try:
-        await connection.execute("DROP TABLE IF EXISTS items, schema_migrations")
+        await connection.execute("DROP TABLE IF EXISTS items, idempotency_keys, schema_migrations")
         await connection.execute("DROP FUNCTION IF EXISTS items_next_version()")
     finally:
         await connection.close()

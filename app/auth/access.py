@@ -53,10 +53,11 @@ Middleware = Callable[[ASGIApp], ASGIApp]
 
 
 class AccessToken(msgspec.Struct, frozen=True):
-    """What the service keeps of a verified token: which client called, and what it may do."""
+    """What the service keeps of a verified token: which client called for whom, and what it may do."""
 
     scopes: frozenset[str]
     client_id: str | None = None
+    subject: str | None = None  # `sub`: the user, or for a client acting on its own behalf the client
 
 
 class Access(TypedDict):

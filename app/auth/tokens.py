@@ -19,7 +19,8 @@ CLOCK_LEEWAY_S = 30
 # Far above what providers issue (a few kB with group claims), far below what the header limit admits.
 MAX_TOKEN_LENGTH = 8192
 # Of the claims RFC 9068 (section 2.2) requires, those that decide whether a token is valid here. `sub`,
-# `client_id` and `jti` are left optional on purpose: providers leave some out, and nothing here depends on them.
+# `client_id` and `jti` are left optional on purpose: providers leave some out, and access depends on none of them
+# (`sub` and the client only scope a caller's Idempotency-Keys).
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud"]
 # Clients send the same token with every request for its whole life: one verification serves them all.
 # Only tokens that passed every check enter, under the SHA-256 digest of their text (no credential kept in
@@ -91,7 +92,7 @@ class TokenVerifier:
         except jwt.PyJWTError as error:
             reason = next((text for kind, text in REASONS if isinstance(error, kind)), "The token is malformed.")
             raise InvalidToken(reason) from None
-        access = AccessToken(scopes=scopes_of(claims), client_id=client_of(claims))
+        access = AccessToken(scopes=scopes_of(claims), client_id=client_of(claims), subject=_text(claims.get("sub")))
         # An int, as PyJWT read it: any size compares with the clock, where a float could overflow.
         return access, int(claims["exp"])
 

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncGenerator, Generator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -13,6 +14,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from app.http.conditional import Precondition
 from app.items.errors import ItemNotFound, SchemaTooNew, StorageUnavailable
+from app.items.idempotency import TAKE_KEY_IF_EXPIRED, KeyedCreate
 from app.items.models import Item, ItemPatch, utc_now
 from app.items.retry import retry_until_available
 from app.items.store import FIRST_VERSION, ItemStore, Versioned, not_changed, statement_for
@@ -53,6 +55,22 @@ MIGRATIONS = (
         """,
         expand_only=True,
     ),
+    # Creates under an Idempotency-Key (app.items.idempotency).
+    Migration(
+        """
+        CREATE TABLE idempotency_keys (
+            scope text NOT NULL,
+            key text NOT NULL,
+            fingerprint bytea NOT NULL,
+            item_id uuid NOT NULL,
+            created_at timestamptz NOT NULL,
+            expires_at timestamptz NOT NULL,
+            PRIMARY KEY (scope, key)
+        );
+        CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
+        """,
+        expand_only=True,
+    ),
 )
 # Any fixed number: replicas starting together take this lock so each migration runs once.
 MIGRATION_LOCK = 0x17E45
@@ -69,6 +87,25 @@ UPDATE_ITEM = (
 )
 # The comparison with the versions If-Match names and the write are one statement.
 UPDATE_ITEM_IF = UPDATE_ITEM.replace("WHERE id = $4", "WHERE id = $4 AND version = ANY($5::bigint[])")
+# One statement, one transaction: the key is claimed (app.items.idempotency) and the item inserted only when
+# the key names it. A concurrent create with the same key waits on the key's row until this one commits.
+ADD_ONCE = f"""
+WITH claimed AS (
+    INSERT INTO idempotency_keys (scope, key, fingerprint, item_id, created_at, expires_at)
+    VALUES ($6, $7, $8, $1, $4, $9)
+    ON CONFLICT (scope, key) DO UPDATE SET {TAKE_KEY_IF_EXPIRED}
+    RETURNING fingerprint, item_id, created_at
+), created AS (
+    INSERT INTO items ({COLUMNS}, version)
+    SELECT item_id, $2::text, $3::text, $4, $5::timestamptz, {FIRST_VERSION} FROM claimed WHERE item_id = $1
+)
+SELECT fingerprint, item_id, created_at FROM claimed
+"""
+# Rows other replicas are purging at the same moment are skipped, not waited for.
+PURGE_KEYS = """
+DELETE FROM idempotency_keys WHERE (scope, key) IN
+    (SELECT scope, key FROM idempotency_keys WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+"""
 DELETE_ITEM = "DELETE FROM items WHERE id = $1"
 DELETE_ITEM_IF = "DELETE FROM items WHERE id = $1 AND version = ANY($2::bigint[])"
 BEFORE_EVERY_ID = UUID(int=0)
@@ -126,6 +163,28 @@ class PostgresItemStore(ItemStore):
                 item.updated_at,
                 FIRST_VERSION,  # the ETag the create answers with, whatever the column's default
             )
+
+    async def add_once(self, item: Item, keyed: KeyedCreate) -> Item:
+        async with self._connection() as connection:
+            # One row whatever happened: the key's, which names the item it created.
+            (key,) = await connection.fetch(
+                ADD_ONCE,
+                item.id,
+                item.name,
+                item.description,
+                item.created_at,
+                item.updated_at,
+                keyed.scope,
+                keyed.key,
+                keyed.fingerprint,
+                keyed.expires_at,
+            )
+        return keyed.created(item, key["fingerprint"], key["item_id"], key["created_at"])
+
+    async def purge_expired_keys(self, now: datetime, limit: int) -> int:
+        async with self._connection() as connection:
+            status = await connection.execute(PURGE_KEYS, now, limit)
+        return int(status.removeprefix("DELETE "))
 
     async def get(self, item_id: UUID) -> Versioned:
         async with self._connection() as connection:

@@ -25,6 +25,7 @@ from app.http.conditional import (
 )
 from app.http.problems import problem_responses
 from app.items.errors import ItemNotFound
+from app.items.idempotency import IDEMPOTENCY_KEY_HEADER, IdempotencyKeyHeader, KeysInFlight, keyed_create
 from app.items.models import Item, ItemCreate, ItemPatch, new_item
 from app.items.store import FIRST_VERSION, store_of
 
@@ -102,9 +103,22 @@ BODY_ERRORS = (
 )
 
 
-async def create_item(data: JSONBody[ItemCreate], request: AnyRequest) -> Response[Item]:
+async def create_item(
+    data: JSONBody[ItemCreate], request: AnyRequest, idempotency_key: IdempotencyKeyHeader = ""
+) -> Response[Item]:
     item = new_item(data.name, data.description)
-    await store_of(request).add(item)
+    # An empty key is sent, and malformed: only a header that is absent leaves the create unkeyed.
+    if not idempotency_key and IDEMPOTENCY_KEY_HEADER not in request.headers:
+        await store_of(request).add(item)
+        return created(item)
+    keyed = keyed_create(request, idempotency_key, data, item, request.app.state.idempotency_ttl)
+    keys_in_flight: KeysInFlight = request.app.state.keys_in_flight
+    with keys_in_flight.claim(keyed):
+        original = await store_of(request).add_once(item, keyed)
+    return created(original)
+
+
+def created(item: Item) -> Response[Item]:
     headers = {"Location": f"{ITEMS_PATH}/{item.id}", "ETag": entity_tag(FIRST_VERSION)}
     return Response(item, status_code=HTTPStatus.CREATED, headers=headers)
 
@@ -185,8 +199,11 @@ def item_routes(access: AccessRules) -> Router:
                 "",
                 operation_id="createItem",
                 summary="Create an item",
+                description="With an `Idempotency-Key`, retries of a create that timed out or failed are safe: "
+                "the item is created once, and every retry answers the original 201.",
                 response_headers=[LOCATION_HEADER, ETAG_HEADER],
-                responses=problem_responses(*body_errors),
+                # 400 also for a malformed Idempotency-Key, 422 for a key reused with another body.
+                responses=problem_responses(*body_errors, HTTPStatus.CONFLICT),
                 **write,
             )(create_item),
             get(

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -33,6 +34,7 @@ import msgspec
 
 from app.http.conditional import Precondition
 from app.items.errors import ItemNotFound, SchemaTooNew, StorageUnavailable
+from app.items.idempotency import TAKE_KEY_IF_EXPIRED, KeyedCreate
 from app.items.models import Item, ItemPatch, utc_now
 from app.items.retry import retry_until_available
 from app.items.store import FIRST_VERSION, ItemStore, Versioned, not_changed, statement_for
@@ -53,6 +55,20 @@ MIGRATIONS = (
     """,
     # Raised by every update: the item's ETag (app.http.conditional).
     "ALTER TABLE items ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
+    # Creates under an Idempotency-Key (app.items.idempotency). Times as ISO 8601 text with microseconds always,
+    # which sorts as the times do.
+    """
+    CREATE TABLE idempotency_keys (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint BLOB NOT NULL,
+        item_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (scope, key)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at)",
 )
 COLUMNS = "id, name, description, created_at, updated_at"
 # Built once: the statements of every request, as the connection's statement cache keys them.
@@ -66,6 +82,15 @@ UPDATE_ITEM = (
 # The versions If-Match names travel as one JSON array: the comparison and the write stay one statement.
 IN_VERSIONS = "version IN (SELECT value FROM json_each(?))"
 UPDATE_ITEM_IF = UPDATE_ITEM.replace("WHERE id = ?", f"WHERE id = ? AND {IN_VERSIONS}")
+CLAIM_KEY = (
+    "INSERT INTO idempotency_keys (scope, key, fingerprint, item_id, created_at, expires_at) "
+    f"VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, key) DO UPDATE SET {TAKE_KEY_IF_EXPIRED} "
+    "RETURNING fingerprint, item_id, created_at"
+)
+PURGE_KEYS = (
+    "DELETE FROM idempotency_keys WHERE (scope, key) IN "
+    "(SELECT scope, key FROM idempotency_keys WHERE expires_at <= ? LIMIT ?) RETURNING 1"
+)
 DELETE_ITEM = "DELETE FROM items WHERE id = ? RETURNING id"
 DELETE_ITEM_IF = f"DELETE FROM items WHERE id = ? AND {IN_VERSIONS} RETURNING id"
 Row = tuple[Any, ...]
@@ -73,15 +98,19 @@ Row = tuple[Any, ...]
 # take longer than the query.
 ItemRow = tuple[UUID, str, str, datetime, datetime]
 VersionedRow = tuple[UUID, str, str, datetime, datetime, int]
+KeyRow = tuple[bytes, UUID, datetime]
 # Locked by another process past the lock timeout, disk full, I/O errors, a folder that cannot be
 # created: the store cannot serve now and may later. Any other error is a bug and stays a 500.
 UNAVAILABLE = (sqlite3.OperationalError, OSError)
 
 
+# What one write does on the writing connection, inside the transaction of its group.
+Statements = Callable[[sqlite3.Connection], list[Row]]
+
+
 @dataclass(slots=True)
 class _Write:
-    sql: str
-    parameters: tuple[object, ...]
+    run: Statements
     answer: asyncio.Future[list[Row]]
 
 
@@ -113,9 +142,16 @@ class SQLiteItemStore(ItemStore):
         return cls(writer_thread, writer, reader)
 
     async def add(self, item: Item) -> None:
-        created_at, updated_at = item.created_at.isoformat(), item.updated_at.isoformat()
-        parameters = (str(item.id), item.name, item.description, created_at, updated_at, FIRST_VERSION)
-        await self._write(INSERT_ITEM, parameters)
+        await self._write(_statement(INSERT_ITEM, _item_parameters(item)))
+
+    async def add_once(self, item: Item, keyed: KeyedCreate) -> Item:
+        key = (keyed.scope, keyed.key)
+        claim = (*key, keyed.fingerprint, str(item.id), _time(item.created_at), _time(keyed.expires_at))
+        rows = await self._write(partial(_add_once, _item_parameters(item), claim))
+        return keyed.created(item, *msgspec.convert(rows[0], KeyRow))
+
+    async def purge_expired_keys(self, now: datetime, limit: int) -> int:
+        return len(await self._write(_statement(PURGE_KEYS, (_time(now), limit))))
 
     async def get(self, item_id: UUID) -> Versioned:
         rows = self._read(SELECT_ITEM, (str(item_id),))
@@ -129,13 +165,17 @@ class SQLiteItemStore(ItemStore):
     async def update(self, item_id: UUID, patch: ItemPatch, if_match: Precondition | None) -> Versioned:
         # One statement, so concurrent writers (other workers too) cannot interleave a read and a write.
         parameters = (*patch.changes(), utc_now().isoformat(), str(item_id))
-        rows = await self._write(*statement_for(UPDATE_ITEM, UPDATE_ITEM_IF, parameters, if_match, json.dumps))
+        rows = await self._write(
+            _statement(*statement_for(UPDATE_ITEM, UPDATE_ITEM_IF, parameters, if_match, json.dumps))
+        )
         if not rows:
             raise not_changed(item_id, if_match)
         return _versioned(rows[0])
 
     async def delete(self, item_id: UUID, if_match: Precondition | None) -> None:
-        deleted = await self._write(*statement_for(DELETE_ITEM, DELETE_ITEM_IF, (str(item_id),), if_match, json.dumps))
+        deleted = await self._write(
+            _statement(*statement_for(DELETE_ITEM, DELETE_ITEM_IF, (str(item_id),), if_match, json.dumps))
+        )
         if not deleted:
             raise not_changed(item_id, if_match)
 
@@ -160,8 +200,8 @@ class SQLiteItemStore(ItemStore):
             asyncio.get_running_loop().run_in_executor(self._writer_thread, function, *args)
         )
 
-    async def _write(self, sql: str, parameters: tuple[object, ...]) -> list[Row]:
-        write = _Write(sql, parameters, asyncio.get_running_loop().create_future())
+    async def _write(self, run: Statements) -> list[Row]:
+        write = _Write(run, asyncio.get_running_loop().create_future())
         self._waiting.append(write)
         if self._committing is None:
             self._committing = asyncio.create_task(self._commit_waiting())
@@ -187,6 +227,37 @@ async def _unavailable_on_failure(future: Awaitable[T]) -> T:
         return await future
     except UNAVAILABLE as exc:
         raise StorageUnavailable from exc
+
+
+def _statement(sql: str, parameters: tuple[object, ...]) -> Statements:
+    return lambda connection: connection.execute(sql, parameters).fetchall()
+
+
+def _add_once(item: tuple[object, ...], claim: tuple[object, ...], connection: sqlite3.Connection) -> list[Row]:
+    """Claim the key and insert the item, both or neither; the key's row, this create's or an earlier one's."""
+    # Within the group's transaction, a savepoint undoes this create alone if its insert fails after the claim.
+    connection.execute("SAVEPOINT add_once")
+    try:
+        rows = connection.execute(CLAIM_KEY, claim).fetchall()
+        if rows[0][1] == item[0]:  # the key now names this create's item
+            connection.execute(INSERT_ITEM, item)
+    except sqlite3.Error:
+        if connection.in_transaction:  # else SQLite rolled the whole group back, savepoint and all
+            connection.execute("ROLLBACK TO add_once")
+            connection.execute("RELEASE add_once")
+        raise
+    connection.execute("RELEASE add_once")
+    return rows
+
+
+def _item_parameters(item: Item) -> tuple[object, ...]:
+    created_at, updated_at = item.created_at.isoformat(), item.updated_at.isoformat()
+    return (str(item.id), item.name, item.description, created_at, updated_at, FIRST_VERSION)
+
+
+def _time(moment: datetime) -> str:
+    # Always with microseconds, so that times compare as text in the order they happened.
+    return moment.isoformat(timespec="microseconds")
 
 
 def _versioned(row: Row) -> Versioned:
@@ -237,7 +308,7 @@ def _commit(connection: sqlite3.Connection, group: list[_Write]) -> list[list[Ro
 
 def _run(connection: sqlite3.Connection, write: _Write) -> list[Row] | Exception:
     try:
-        return connection.execute(write.sql, write.parameters).fetchall()
+        return write.run(connection)
     except sqlite3.Error as exc:
         if not connection.in_transaction:  # SQLite rolled the whole group back (disk full, I/O error)
             raise

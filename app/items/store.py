@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
@@ -11,6 +12,7 @@ from litestar import Request
 from app.http.conditional import Precondition, PreconditionFailed
 from app.http.errors import ServiceError
 from app.items.errors import ItemNotFound
+from app.items.idempotency import KeyedCreate
 from app.items.models import Item, ItemPatch
 from app.settings import Settings
 
@@ -27,6 +29,16 @@ class ItemStore(Protocol):
 
     async def add(self, item: Item) -> None:
         """Store a new item durably before returning; its version is 1."""
+        ...
+
+    async def add_once(self, item: Item, keyed: KeyedCreate) -> Item:
+        """Store `item` and `keyed` in one transaction unless `keyed.key` is stored already (and not expired), and
+        return what the key created (`KeyedCreate.created`): `item`, or the original item; `IdempotencyKeyReused`
+        when the original came from another body."""
+        ...
+
+    async def purge_expired_keys(self, now: datetime, limit: int) -> int:
+        """Forget up to `limit` Idempotency-Keys that expired before `now`; return how many."""
         ...
 
     async def get(self, item_id: UUID) -> Versioned:

@@ -391,7 +391,7 @@ RESET_POSTGRES = """
 import asyncio, sys, asyncpg
 async def reset(url):
     connection = await asyncpg.connect(url)
-    await connection.execute("DROP TABLE IF EXISTS items, schema_migrations")
+    await connection.execute("DROP TABLE IF EXISTS items, idempotency_keys, schema_migrations")
     await connection.close()
 asyncio.run(reset(sys.argv[1]))
 """

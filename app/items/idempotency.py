@@ -1,0 +1,185 @@
+"""Idempotent creates (draft-ietf-httpapi-idempotency-key-header-07): a POST with an Idempotency-Key creates once.
+
+The key is stored in the same transaction as the item it created (`ItemStore.add_once`), so a create is either
+wholly done, key and item, or not at all, whichever replica ran it and whenever it crashed. A repeat with the same
+key and the same body answers the original 201 again (the stored id and time, with the body that made them); one
+with another body is a 422; one that arrives while this process is still creating the first is a 409, which the
+client retries. A repeat that runs on another replica at that moment waits in PostgreSQL for the first to commit,
+then answers as a repeat.
+
+Keys belong to the caller: its token's client and subject where tokens are checked, one shared scope where they
+are not. They are remembered for IDEMPOTENCY_TTL, then accepted again, and purged in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncGenerator, Generator
+from contextlib import asynccontextmanager, contextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from http import HTTPStatus
+from typing import Annotated, Any, Protocol
+from uuid import UUID
+
+import msgspec
+from litestar.params import HeaderParameter
+
+from app.auth.access import caller_of
+from app.http.errors import ServiceError
+from app.items.models import Item, ItemCreate, utc_now
+from app.observability.logs import get_logger
+
+MAX_KEY_LENGTH = 255
+# Often enough that expired keys never pile up, seldom enough to cost nothing.
+MAX_PURGE_INTERVAL_S = 300
+# Each batch is one short statement: requests' writes go on between them.
+PURGE_BATCH = 1000
+IDEMPOTENCY_KEY_HEADER = "idempotency-key"
+
+logger = get_logger("app.items.idempotency")
+
+# Read as sent, and checked by the handler: a malformed key is a 400 (the draft's answer), where Litestar's own
+# check of a header's pattern would answer 422.
+IdempotencyKeyHeader = Annotated[
+    str,
+    HeaderParameter(
+        name="Idempotency-Key",
+        description="A key the client makes unique for this create (a UUID, say), sent again with every retry of "
+        "it: the item is created once, and each retry answers the original 201. The same key with another body "
+        "is a 422; a retry while the first is still being processed, a 409. 1 to 255 printable ASCII "
+        'characters, compared as sent (the draft\'s quoted form `"…"` works too); remembered for a day unless '
+        "IDEMPOTENCY_TTL says otherwise.",
+        schema_extra={"minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[\\x20-\\x7e]+$"},
+    ),
+]
+
+
+class IdempotencyKeyMalformed(ServiceError):
+    status = HTTPStatus.BAD_REQUEST
+    slug = "idempotency-key-malformed"
+
+    def __init__(self) -> None:
+        super().__init__(f"The Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.")
+
+
+class IdempotencyKeyReused(ServiceError):
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
+    slug = "idempotency-key-reused"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This Idempotency-Key already created an item from another body: use a new key for another item."
+        )
+
+
+class IdempotencyKeyInUse(ServiceError):
+    status = HTTPStatus.CONFLICT
+    slug = "idempotency-key-in-use"
+    retry_after = 1
+
+    def __init__(self) -> None:
+        super().__init__("A create with this Idempotency-Key is still being processed: retry it in a moment.")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedCreate:
+    """A create under an Idempotency-Key, as the store records it beside the item."""
+
+    scope: str  # whose key it is
+    key: str
+    fingerprint: bytes  # of the request's content: a repeat must send the same
+    expires_at: datetime
+
+    def created(self, item: Item, fingerprint: bytes, item_id: UUID, created_at: datetime) -> Item:
+        """What the key created, from its stored row, for a create of `item`: `item` itself when this create
+        claimed the key; else the original item, as its create answered it."""
+        if item_id == item.id:
+            return item
+        if fingerprint != self.fingerprint:
+            raise IdempotencyKeyReused
+        # The same fingerprint means the same name and description as the original request.
+        return Item(
+            id=item_id, name=item.name, description=item.description, created_at=created_at, updated_at=created_at
+        )
+
+
+# The upsert that claims a key for a create, on either backend: a new key is inserted, an expired one taken over,
+# and one still valid kept as it is. Either way the statement returns the key's row: when its item is this create's,
+# the create claimed it (and inserts the item in the same transaction). Set from the old row's values (SQL
+# evaluates every assignment against them), so the expiry is judged once for all four.
+TAKE_KEY_IF_EXPIRED = ", ".join(
+    f"{column} = CASE WHEN idempotency_keys.expires_at <= excluded.created_at "
+    f"THEN excluded.{column} ELSE idempotency_keys.{column} END"
+    for column in ("fingerprint", "item_id", "created_at", "expires_at")
+)
+
+
+def keyed_create(request: Any, raw_key: str, data: ItemCreate, item: Item, ttl_s: int) -> KeyedCreate:
+    """What the store records of a create of `item` from `data` under the Idempotency-Key `raw_key`."""
+    key = raw_key.strip(" \t")
+    if not (0 < len(key) <= MAX_KEY_LENGTH and key.isascii() and key.isprintable()):
+        raise IdempotencyKeyMalformed
+    return KeyedCreate(
+        scope=scope_of(request.scope),
+        key=key,
+        fingerprint=hashlib.sha256(msgspec.json.encode(data)).digest(),
+        expires_at=item.created_at + timedelta(seconds=ttl_s),
+    )
+
+
+def scope_of(asgi_scope: Any) -> str:
+    """Whose keys these are: the token's client and subject, or everyone's where tokens are not checked."""
+    token = caller_of(asgi_scope)
+    if token is None:
+        return ""
+    return msgspec.json.encode([token.client_id, token.subject]).decode()
+
+
+class KeysInFlight:
+    """The keys whose create this process is running now: a repeat meanwhile is told to retry (409)."""
+
+    def __init__(self) -> None:
+        self._running: set[tuple[str, str]] = set()
+
+    @contextmanager
+    def claim(self, keyed: KeyedCreate) -> Generator[None]:
+        running = (keyed.scope, keyed.key)
+        if running in self._running:
+            raise IdempotencyKeyInUse
+        self._running.add(running)
+        try:
+            yield
+        finally:
+            self._running.discard(running)
+
+
+class ExpiringKeys(Protocol):
+    """Where keys are stored (`ItemStore`)."""
+
+    async def purge_expired_keys(self, now: datetime, limit: int) -> int:
+        """Forget up to `limit` keys that expired before `now`; return how many."""
+        ...
+
+
+@asynccontextmanager
+async def expired_keys_purged(store: ExpiringKeys, ttl_s: int) -> AsyncGenerator[None]:
+    """Purge expired keys in the background while the service runs (every replica: each batch is cheap)."""
+    purging = asyncio.create_task(purge_forever(store, interval_s=min(ttl_s, MAX_PURGE_INTERVAL_S)))
+    try:
+        yield
+    finally:
+        purging.cancel()
+        with suppress(asyncio.CancelledError):
+            await purging
+
+
+async def purge_forever(store: ExpiringKeys, interval_s: float) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            while await store.purge_expired_keys(utc_now(), PURGE_BATCH) == PURGE_BATCH:
+                pass
+        except Exception:  # the next round tries again; expired keys are accepted again all the same
+            logger.exception("expired idempotency keys not purged")

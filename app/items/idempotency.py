@@ -36,14 +36,14 @@ MAX_KEY_LENGTH = 255
 MAX_PURGE_INTERVAL_S = 300
 # Each batch is one short statement: requests' writes go on between them.
 PURGE_BATCH = 1000
-IDEMPOTENCY_KEY_HEADER = "idempotency-key"
 
 logger = get_logger("app.items.idempotency")
 
-# Read as sent, and checked by the handler: a malformed key is a 400 (the draft's answer), where Litestar's own
-# check of a header's pattern would answer 422.
+# Read as sent (None when absent), and checked by the handler: a malformed key is a 400 (the draft's answer), where
+# Litestar's own check of a header's pattern would answer 422. The document states the rules, and the string type
+# alone: a header has no `null`.
 IdempotencyKeyHeader = Annotated[
-    str,
+    str | None,
     HeaderParameter(
         name="Idempotency-Key",
         description="A key the client makes unique for this create (a UUID, say), sent again with every retry of "
@@ -51,7 +51,13 @@ IdempotencyKeyHeader = Annotated[
         "is a 422; a retry while the first is still being processed, a 409. 1 to 255 printable ASCII "
         'characters, compared as sent (the draft\'s quoted form `"…"` works too); remembered for a day unless '
         "IDEMPOTENCY_TTL says otherwise.",
-        schema_extra={"minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[\\x20-\\x7e]+$"},
+        schema_extra={
+            "oneOf": None,
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_KEY_LENGTH,
+            "pattern": "^[\\x20-\\x7e]+$",
+        },
     ),
 ]
 

@@ -25,7 +25,7 @@ from app.http.conditional import (
 )
 from app.http.problems import problem_responses
 from app.items.errors import ItemNotFound
-from app.items.idempotency import IDEMPOTENCY_KEY_HEADER, IdempotencyKeyHeader, KeysInFlight, keyed_create
+from app.items.idempotency import IdempotencyKeyHeader, KeysInFlight, keyed_create
 from app.items.models import Item, ItemCreate, ItemPatch, new_item
 from app.items.store import FIRST_VERSION, store_of
 
@@ -104,11 +104,10 @@ BODY_ERRORS = (
 
 
 async def create_item(
-    data: JSONBody[ItemCreate], request: AnyRequest, idempotency_key: IdempotencyKeyHeader = ""
+    data: JSONBody[ItemCreate], request: AnyRequest, idempotency_key: IdempotencyKeyHeader = None
 ) -> Response[Item]:
     item = new_item(data.name, data.description)
-    # An empty key is sent, and malformed: only a header that is absent leaves the create unkeyed.
-    if not idempotency_key and IDEMPOTENCY_KEY_HEADER not in request.headers:
+    if idempotency_key is None:
         await store_of(request).add(item)
         return created(item)
     keyed = keyed_create(request, idempotency_key, data, item, request.app.state.idempotency_ttl)

@@ -75,6 +75,20 @@ def check_conditional_update(client: Client) -> None:
     assert current.name == "edited once"
 
 
+def check_idempotent_create(client: Client) -> None:
+    # A create whose answer was lost (a timeout, a dropped connection) is sent again under the same key.
+    key = str(uuid4())
+    body = ItemCreate(name="ordered once", description="retried")
+    first = create_item.sync_detailed(client=client, body=body, idempotency_key=key)
+    retried = create_item.sync_detailed(client=client, body=body, idempotency_key=key)
+    assert (first.status_code, retried.status_code) == (201, 201), (first, retried)
+    assert retried.parsed == first.parsed
+    assert retried.headers["Location"] == first.headers["Location"]
+    other = ItemCreate(name="something else", description="")
+    check_problem(create_item.sync(client=client, body=other, idempotency_key=key), 422, "idempotency-key-reused")
+    check_problem(create_item.sync(client=client, body=body, idempotency_key=""), 400, "idempotency-key-malformed")
+
+
 def check_calculate(client: Client) -> None:
     request = CalculationRequest(a=6, b=7, operation=CalculationRequestOperation.MULTIPLY)
     result = calculate.sync(client=client, body=request)
@@ -112,6 +126,7 @@ def main(url: str, token: str | None) -> None:
     with AuthenticatedClient(token=token, **options) if token else Client(**options) as client:
         check_items(client)
         check_conditional_update(client)
+        check_idempotent_create(client)
         check_calculate(client)
         check_problems(client)
     if token:

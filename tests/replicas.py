@@ -8,8 +8,11 @@ configuration of ci/deploy/nginx/, and Prometheus from Debian scraping both. Und
 
 1. rolling restart: each replica in turn is taken out of the load balancer, gets SIGTERM, is started again
    and put back, as an orchestrator does: no request may fail;
-2. crash: one replica is killed with SIGKILL during a burst of creates: every create the client saw
-   acknowledged must be readable afterwards; only the requests in flight on the killed replica may fail;
+2. crash: one replica stalls (SIGSTOP) under a burst of creates, so its clients time out and retry on the other;
+   it resumes, commits the creates they gave up on, and is killed (SIGKILL) with requests in flight. The clients
+   retry each create under its Idempotency-Key: none sees a failure, every create they saw acknowledged is
+   readable afterwards, and the items stored are exactly the distinct keys acknowledged (none twice; without
+   the keys, the late commits were stored twice);
 3. observability: both targets are up in Prometheus, and the requests it counts across the replicas match
    the requests nginx logged, within one scrape interval's traffic;
 4. correlation: a W3C traceparent sent through nginx comes back as `trace_id` on the request's log records;
@@ -32,6 +35,7 @@ import asyncio
 import json
 import secrets
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -39,13 +43,16 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Generator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import asyncpg
 import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt, wait_random_exponential
 
 from tests.auth.issuer import AUDIENCE, Issuer, rsa_key, running_issuer
 from tests.postgres import throwaway_postgres
@@ -67,13 +74,24 @@ def client_address(number: int) -> str:
     return f"127.0.0.{10 + number}"
 
 
+# Clients that give up well before the stall of the crash scenario ends.
+CRASH_CLIENT_TIMEOUT_S = 0.5
+STALL_S = 2.0
+# What a client retries: no answer (the connection broke), nginx's answers for a replica that went away, and a 409
+# for a keyed create still running. A create is safe to retry only because it carries its Idempotency-Key.
+RETRIED_STATUSES = frozenset({0, 409, 502, 503, 504})
+MAX_ATTEMPTS = 10
+FIRST_BACKOFF_S = 0.05
+
+
 @dataclass
 class Outcome:
-    """What the client saw of one request."""
+    """What the client saw of one request, after its retries."""
 
     method: str
     status: int  # 0: no answer at all
     seconds: float
+    retries: int = 0
 
 
 @dataclass
@@ -82,8 +100,10 @@ class Load:
 
     url: str
     token: str
+    timeout_s: float = 10.0
     outcomes: list[Outcome] = field(default_factory=list[Outcome])
     acknowledged: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    acknowledged_keys: set[str] = field(default_factory=set[str])
 
     async def run(self, stop: asyncio.Event, concurrency: int = CONCURRENCY) -> None:
         await asyncio.gather(*(self._client(stop, number) for number in range(concurrency)))
@@ -96,30 +116,60 @@ class Load:
             local_address=client_address(number), limits=httpx.Limits(max_keepalive_connections=0)
         )
         headers = {"Authorization": f"Bearer {self.token}"}
-        async with httpx.AsyncClient(base_url=self.url, transport=transport, headers=headers, timeout=10) as client:
+        async with httpx.AsyncClient(
+            base_url=self.url, transport=transport, headers=headers, timeout=self.timeout_s
+        ) as client:
             sequence = 0
             while not stop.is_set():
                 sequence += 1
                 paced_until = time.perf_counter() + 2 / REQUESTS_PER_CLIENT_S  # two requests a round
                 item = {"name": f"client {number}, item {sequence}", "description": ""}
-                created = await self._request(client, "POST", "/api/v1/items", item)
+                key = str(uuid.uuid4())
+                created = await self._request(client, "POST", "/api/v1/items", item, {"Idempotency-Key": key})
                 if created is not None and created.status_code == 201:
                     item = created.json()
                     self.acknowledged.append(item)
+                    self.acknowledged_keys.add(key)
                     await self._request(client, "GET", f"/api/v1/items/{item['id']}")
                 await asyncio.sleep(max(0.0, paced_until - time.perf_counter()))
 
     async def _request(
-        self, client: httpx.AsyncClient, method: str, path: str, body: dict[str, str] | None = None
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        path: str,
+        body: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response | None:
+        """The request, retried with backoff (tenacity) while it gets no answer or one that says to retry."""
+
+        async def attempt() -> httpx.Response | None:
+            try:
+                return await client.request(method, path, json=body, headers=headers)
+            except httpx.TransportError:
+                return None
+
+        retrying = AsyncRetrying(
+            retry=retry_if_result(lambda response: status_of(response) in RETRIED_STATUSES),
+            wait=wait_random_exponential(multiplier=FIRST_BACKOFF_S, max=1),
+            stop=stop_after_attempt(MAX_ATTEMPTS),
+            retry_error_callback=last_answer,
+        )
         started = time.perf_counter()
-        try:
-            response = await client.request(method, path, json=body)
-        except httpx.TransportError:
-            self.outcomes.append(Outcome(method, 0, time.perf_counter() - started))
-            return None
-        self.outcomes.append(Outcome(method, response.status_code, time.perf_counter() - started))
+        response: httpx.Response | None = await retrying(attempt)
+        retries = retrying.statistics["attempt_number"] - 1
+        self.outcomes.append(Outcome(method, status_of(response), time.perf_counter() - started, retries))
         return response
+
+
+def last_answer(state: RetryCallState) -> httpx.Response | None:
+    """Once the attempts are spent: the last answer (or None), which the client counts as a failure."""
+    assert state.outcome is not None
+    return cast("httpx.Response | None", state.outcome.result())
+
+
+def status_of(response: httpx.Response | None) -> int:
+    return 0 if response is None else response.status_code
 
 
 @dataclass
@@ -131,6 +181,10 @@ class Result:
     @property
     def failures(self) -> int:
         return sum(1 for outcome in self.outcomes if not 200 <= outcome.status < 300)
+
+    @property
+    def retries(self) -> int:
+        return sum(outcome.retries for outcome in self.outcomes)
 
     @property
     def p99_ms(self) -> float:
@@ -172,6 +226,16 @@ class Replica:
         """SIGTERM, as an orchestrator sends it; the exit code."""
         assert self.service is not None
         return self.service.stop(DEADLINE_S)
+
+    def hang(self) -> None:
+        """SIGSTOP: it stops answering, and the requests sent to it meanwhile wait, as on a stalled process."""
+        assert self.service is not None
+        self.service.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT: it goes on with what waited, answering clients that may have given up."""
+        assert self.service is not None
+        self.service.process.send_signal(signal.SIGCONT)
 
     def kill(self) -> None:
         """SIGKILL, as a crash or an out-of-memory kill ends it."""
@@ -291,9 +355,9 @@ class Prometheus:
 
 
 @contextmanager
-def steady_load(url: str, token: str) -> Generator[Load]:
+def steady_load(url: str, token: str, timeout_s: float = 10.0) -> Generator[Load]:
     """Load through the load balancer for as long as the block runs, from a thread of its own."""
-    load = Load(url, token)
+    load = Load(url, token, timeout_s)
     stop = asyncio.Event()
     loop = asyncio.new_event_loop()
     runner = loop.create_task(load.run(stop))
@@ -323,13 +387,23 @@ def rolling_restart(replicas: list[Replica], nginx: Nginx, token: str) -> Result
             time.sleep(1)
     result = Result("rolling restart", load.outcomes, promises)
     result.promises.append(("no request failed", result.failures == 0))
+    # Drained first, no replica is cut off mid-request: clients that do not retry lose nothing either.
+    result.promises.append(("no request needed a retry", result.retries == 0))
     return result
 
 
-def crash(replicas: list[Replica], nginx: Nginx, token: str) -> Result:
+def crash(replicas: list[Replica], nginx: Nginx, token: str, database_url: str) -> Result:
     victim = replicas[0]
-    with steady_load(nginx.url, token) as load:
+    items_before = stored_items(database_url)
+    with steady_load(nginx.url, token, timeout_s=CRASH_CLIENT_TIMEOUT_S) as load:
         time.sleep(1)
+        # It stalls: what nginx sends it waits, and the clients time out and retry, reaching the other replica.
+        victim.hang()
+        time.sleep(STALL_S)
+        # It resumes and works through what waited: it commits creates whose clients gave up on them long ago,
+        # and whose retries the other replica answered, until it dies with requests in flight.
+        victim.resume()
+        time.sleep(0.3)
         victim.kill()
         time.sleep(1)
     victim.start()
@@ -337,11 +411,26 @@ def crash(replicas: list[Replica], nginx: Nginx, token: str) -> Result:
     survivor = f"http://{replicas[1].address}"
     with httpx.Client(base_url=survivor, timeout=10, headers={"Authorization": f"Bearer {token}"}) as client:
         missing = [item for item in load.acknowledged if client.get(f"/api/v1/items/{item['id']}").json() != item]
+    stored = stored_items(database_url) - items_before
+    keys = len(load.acknowledged_keys)
     result = Result("crash (SIGKILL)", load.outcomes, [])
+    retried = sum(1 for outcome in load.outcomes if outcome.method == "POST" and outcome.retries)
+    result.promises.append((f"the crash cut creates off, which their clients retried ({retried})", retried > 0))
+    result.promises.append(("no client saw a failure (retrying under its Idempotency-Key)", result.failures == 0))
     result.promises.append((f"every acknowledged create is readable ({len(load.acknowledged)})", not missing))
-    # Each client has at most one request in flight: no more can have been lost with the replica.
-    result.promises.append((f"at most {CONCURRENCY} requests failed", result.failures <= CONCURRENCY))
+    result.promises.append((f"items stored ({stored}) = distinct keys acknowledged ({keys})", stored == keys))
     return result
+
+
+def stored_items(database_url: str) -> int:
+    async def count() -> int:
+        connection = await asyncpg.connect(database_url)
+        try:
+            return int(await connection.fetchval("SELECT count(*) FROM items"))
+        finally:
+            await connection.close()
+
+    return asyncio.run(count())
 
 
 def observability(replicas: list[Replica], nginx: Nginx, prometheus: Prometheus, token: str) -> Result:
@@ -499,16 +588,17 @@ def main() -> int:
         prometheus.start()
         stack.callback(prometheus.stop)
         results.append(rolling_restart(replicas, nginx, token))
-        results.append(crash(replicas, nginx, token))
+        results.append(crash(replicas, nginx, token, database_url))
         results.append(observability(replicas, nginx, prometheus, token))
         results.append(correlation(replicas, nginx, token))
         results.append(access(nginx, issuer))
         results.append(metrics_stay_inside(replicas, nginx))
         results.append(rate_limit(nginx, token))
     print()
-    print(f"{'scenario':<18} {'requests':>9} {'failures':>9} {'p99 ms':>8}")
+    print(f"{'scenario':<18} {'requests':>9} {'failures':>9} {'retries':>8} {'p99 ms':>8}")
     for result in results:
-        print(f"{result.scenario:<18} {len(result.outcomes):>9} {result.failures:>9} {result.p99_ms:>8.1f}")
+        requests, failures, retries = len(result.outcomes), result.failures, result.retries
+        print(f"{result.scenario:<18} {requests:>9} {failures:>9} {retries:>8} {result.p99_ms:>8.1f}")
     print()
     broken = 0
     for result in results:

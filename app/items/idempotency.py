@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncGenerator, Generator
-from contextlib import asynccontextmanager, contextmanager, suppress
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
 from http import HTTPStatus
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, NamedTuple, Protocol
 from uuid import UUID
 
 import msgspec
@@ -89,8 +88,7 @@ class IdempotencyKeyInUse(ServiceError):
         super().__init__("A create with this Idempotency-Key is still being processed: retry it in a moment.")
 
 
-@dataclass(frozen=True, slots=True)
-class KeyedCreate:
+class KeyedCreate(NamedTuple):
     """A create under an Idempotency-Key, as the store records it beside the item."""
 
     scope: str  # whose key it is
@@ -98,11 +96,9 @@ class KeyedCreate:
     fingerprint: bytes  # of the request's content: a repeat must send the same
     expires_at: datetime
 
-    def created(self, item: Item, fingerprint: bytes, item_id: UUID, created_at: datetime) -> Item:
-        """What the key created, from its stored row, for a create of `item`: `item` itself when this create
-        claimed the key; else the original item, as its create answered it."""
-        if item_id == item.id:
-            return item
+    def original(self, item: Item, fingerprint: bytes, item_id: UUID, created_at: datetime) -> Item:
+        """The item an earlier create made under this key, from the key's stored row, as that create answered it;
+        `IdempotencyKeyReused` when that create came from another body than this one, which would create `item`."""
         if fingerprint != self.fingerprint:
             raise IdempotencyKeyReused
         # The same fingerprint means the same name and description as the original request.
@@ -111,10 +107,10 @@ class KeyedCreate:
         )
 
 
-# The upsert that claims a key for a create, on either backend: a new key is inserted, an expired one taken over,
-# and one still valid kept as it is. Either way the statement returns the key's row: when its item is this create's,
-# the create claimed it (and inserts the item in the same transaction). Set from the old row's values (SQL
-# evaluates every assignment against them), so the expiry is judged once for all four.
+# The upsert that claims a key already stored, on either backend: an expired key is taken over, one still valid kept
+# as it is. Either way it returns the key's row: when its item is this create's, the create claimed the key (and
+# inserts the item in the same transaction); else `KeyedCreate.original` answers. Every assignment is evaluated
+# against the old row's values, so the expiry is judged once for all four.
 TAKE_KEY_IF_EXPIRED = ", ".join(
     f"{column} = CASE WHEN idempotency_keys.expires_at <= excluded.created_at "
     f"THEN excluded.{column} ELSE idempotency_keys.{column} END"
@@ -149,16 +145,15 @@ class KeysInFlight:
     def __init__(self) -> None:
         self._running: set[tuple[str, str]] = set()
 
-    @contextmanager
-    def claim(self, keyed: KeyedCreate) -> Generator[None]:
+    def start(self, keyed: KeyedCreate) -> None:
+        """Note the create as running, or raise `IdempotencyKeyInUse`; `finish` it whatever happens next."""
         running = (keyed.scope, keyed.key)
         if running in self._running:
             raise IdempotencyKeyInUse
         self._running.add(running)
-        try:
-            yield
-        finally:
-            self._running.discard(running)
+
+    def finish(self, keyed: KeyedCreate) -> None:
+        self._running.discard((keyed.scope, keyed.key))
 
 
 class ExpiringKeys(Protocol):

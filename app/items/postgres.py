@@ -179,7 +179,9 @@ class PostgresItemStore(ItemStore):
                 keyed.fingerprint,
                 keyed.expires_at,
             )
-        return keyed.created(item, key["fingerprint"], key["item_id"], key["created_at"])
+        if key["item_id"] == item.id:  # this create claimed the key
+            return item
+        return keyed.original(item, key["fingerprint"], key["item_id"], key["created_at"])
 
     async def purge_expired_keys(self, now: datetime, limit: int) -> int:
         async with self._connection() as connection:

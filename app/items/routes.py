@@ -112,9 +112,11 @@ async def create_item(
         return created(item)
     keyed = keyed_create(request, idempotency_key, data, item, request.app.state.idempotency_ttl)
     keys_in_flight: KeysInFlight = request.app.state.keys_in_flight
-    with keys_in_flight.claim(keyed):
-        original = await store_of(request).add_once(item, keyed)
-    return created(original)
+    keys_in_flight.start(keyed)
+    try:
+        return created(await store_of(request).add_once(item, keyed))
+    finally:
+        keys_in_flight.finish(keyed)
 
 
 def created(item: Item) -> Response[Item]:

@@ -82,6 +82,9 @@ UPDATE_ITEM = (
 # The versions If-Match names travel as one JSON array: the comparison and the write stay one statement.
 IN_VERSIONS = "version IN (SELECT value FROM json_each(?))"
 UPDATE_ITEM_IF = UPDATE_ITEM.replace("WHERE id = ?", f"WHERE id = ? AND {IN_VERSIONS}")
+INSERT_KEY = (
+    "INSERT INTO idempotency_keys (scope, key, fingerprint, item_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)"
+)
 CLAIM_KEY = (
     "INSERT INTO idempotency_keys (scope, key, fingerprint, item_id, created_at, expires_at) "
     f"VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, key) DO UPDATE SET {TAKE_KEY_IF_EXPIRED} "
@@ -145,10 +148,13 @@ class SQLiteItemStore(ItemStore):
         await self._write(_statement(INSERT_ITEM, _item_parameters(item)))
 
     async def add_once(self, item: Item, keyed: KeyedCreate) -> Item:
-        key = (keyed.scope, keyed.key)
-        claim = (*key, keyed.fingerprint, str(item.id), _time(item.created_at), _time(keyed.expires_at))
-        rows = await self._write(partial(_add_once, _item_parameters(item), claim))
-        return keyed.created(item, *msgspec.convert(rows[0], KeyRow))
+        item_parameters = _item_parameters(item)
+        item_id, created_at = item_parameters[0], item_parameters[3]
+        claim = (keyed.scope, keyed.key, keyed.fingerprint, item_id, created_at, _time(keyed.expires_at))
+        taken = await self._write(partial(_add_once, item_parameters, claim))
+        if not taken:
+            return item
+        return keyed.original(item, *msgspec.convert(taken[0], KeyRow))
 
     async def purge_expired_keys(self, now: datetime, limit: int) -> int:
         return len(await self._write(_statement(PURGE_KEYS, (_time(now), limit))))
@@ -234,12 +240,18 @@ def _statement(sql: str, parameters: tuple[object, ...]) -> Statements:
 
 
 def _add_once(item: tuple[object, ...], claim: tuple[object, ...], connection: sqlite3.Connection) -> list[Row]:
-    """Claim the key and insert the item, both or neither; the key's row, this create's or an earlier one's."""
+    """Claim the key and insert the item, both or neither: no row; or the row of the key an earlier create took."""
     # Within the group's transaction, a savepoint undoes this create alone if its insert fails after the claim.
     connection.execute("SAVEPOINT add_once")
     try:
-        rows = connection.execute(CLAIM_KEY, claim).fetchall()
-        if rows[0][1] == item[0]:  # the key now names this create's item
+        try:
+            connection.execute(INSERT_KEY, claim)  # a key never sent before: the usual case, and the cheapest
+            taken = []
+        except sqlite3.IntegrityError:  # stored already: by an earlier create, or expired and free again
+            taken = connection.execute(CLAIM_KEY, claim).fetchall()
+            if taken[0][1] == item[0]:
+                taken = []
+        if not taken:
             connection.execute(INSERT_ITEM, item)
     except sqlite3.Error:
         if connection.in_transaction:  # else SQLite rolled the whole group back, savepoint and all
@@ -247,11 +259,11 @@ def _add_once(item: tuple[object, ...], claim: tuple[object, ...], connection: s
             connection.execute("RELEASE add_once")
         raise
     connection.execute("RELEASE add_once")
-    return rows
+    return taken
 
 
 def _item_parameters(item: Item) -> tuple[object, ...]:
-    created_at, updated_at = item.created_at.isoformat(), item.updated_at.isoformat()
+    created_at, updated_at = _time(item.created_at), _time(item.updated_at)
     return (str(item.id), item.name, item.description, created_at, updated_at, FIRST_VERSION)
 
 

@@ -33,8 +33,8 @@ class ItemStore(Protocol):
 
     async def add_once(self, item: Item, keyed: KeyedCreate) -> Item:
         """Store `item` and `keyed` in one transaction unless `keyed.key` is stored already (and not expired), and
-        return what the key created (`KeyedCreate.created`): `item`, or the original item; `IdempotencyKeyReused`
-        when the original came from another body."""
+        return what the key created: `item`, or the original item (`KeyedCreate.original`, which raises
+        `IdempotencyKeyReused` when the original came from another body)."""
         ...
 
     async def purge_expired_keys(self, now: datetime, limit: int) -> int:

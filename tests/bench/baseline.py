@@ -15,10 +15,13 @@ import msgspec
 
 Scope = dict[str, Any]
 JSON_HEADERS = [(b"content-type", b"application/json")]
+# Every item here stays in its first version, as the service's seeded items do.
+ITEM_HEADERS = [*JSON_HEADERS, (b"etag", b'"1"')]
 NOT_FOUND = (404, b'{"type":"about:blank","title":"Not Found","status":404,"detail":"Not found."}')
 
 items: dict[str, dict[str, Any]] = {}
 order: list[str] = []
+created_by_key: dict[bytes, bytes] = {}
 
 
 def health() -> tuple[int, bytes]:
@@ -34,19 +37,26 @@ def calculate(body: bytes) -> tuple[int, bytes]:
     return 200, msgspec.json.encode({"a": a, "b": b, "operation": operation, "result": result})
 
 
-def create(body: bytes) -> tuple[int, bytes]:
+def create(body: bytes, key: bytes | None) -> tuple[int, bytes]:
+    if key is not None and key in created_by_key:
+        return 201, created_by_key[key]
     data = msgspec.json.decode(body)
     now = datetime.now(UTC)
     item = {"id": str(uuid.uuid4()), "name": data["name"], "description": data["description"]}
     item |= {"created_at": now, "updated_at": now}
     items[item["id"]] = item
     order.append(item["id"])
-    return 201, msgspec.json.encode(item)
+    payload = msgspec.json.encode(item)
+    if key is not None:
+        created_by_key[key] = payload
+    return 201, payload
 
 
-def read(item_id: str) -> tuple[int, bytes]:
+def read(item_id: str, if_none_match: bytes | None) -> tuple[int, bytes]:
     item = items.get(item_id)
-    return NOT_FOUND if item is None else (200, msgspec.json.encode(item))
+    if item is None:
+        return NOT_FOUND
+    return (304, b"") if if_none_match == b'"1"' else (200, msgspec.json.encode(item))
 
 
 def listing(query: bytes) -> tuple[int, bytes]:
@@ -70,17 +80,20 @@ async def app(scope: Scope, receive: Any, send: Any) -> None:
         body += message.get("body", b"")
         more = message.get("more_body", False)
     method, path = scope["method"], scope["path"]
+    headers = dict(scope["headers"])
     if path in ("/health", "/health/live"):
         status, payload = health()
     elif path == "/api/v1/calculate" and method == "POST":
         status, payload = calculate(body)
     elif path == "/api/v1/items" and method == "POST":
-        status, payload = create(body)
+        status, payload = create(body, headers.get(b"idempotency-key"))
     elif path == "/api/v1/items":
         status, payload = listing(scope["query_string"])
     elif path.startswith("/api/v1/items/"):
-        status, payload = read(path.rsplit("/", 1)[1])
+        status, payload = read(path.rsplit("/", 1)[1], headers.get(b"if-none-match"))
     else:
         status, payload = NOT_FOUND
-    await send({"type": "http.response.start", "status": status, "headers": JSON_HEADERS})
+    item_answer = path.startswith("/api/v1/items/") or (path == "/api/v1/items" and method == "POST")
+    response_headers = ITEM_HEADERS if item_answer and status < 400 else JSON_HEADERS
+    await send({"type": "http.response.start", "status": status, "headers": response_headers})
     await send({"type": "http.response.body", "body": payload})

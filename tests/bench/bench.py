@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,8 @@ COLD_START_CEILING_S = 0.5
 IDLE_RSS_CEILING_MIB = 55.0
 # An authenticated read against an open one, both on the service (issue 18).
 AUTHENTICATED_READ_FLOOR = 0.80
+# A create under an Idempotency-Key (stored with the item, in the same transaction) against one without (issue 19).
+KEYED_CREATE_FLOOR = 0.80
 TWO_CPUS = (os.cpu_count() or 1) >= 2
 
 
@@ -55,13 +58,19 @@ class Scenario:
     path: str  # "{id}" is replaced by a seeded item's id
     body: str = ""
     uses_items: bool = False
+    headers: dict[str, str] = field(default_factory=dict[str, str])
+    new_idempotency_keys: bool = False  # each request under an Idempotency-Key of its own
 
 
+NEW_ITEM = '{"name": "bench", "description": "a benchmark item"}'
 SCENARIOS = [
     Scenario("health", "GET", "/health"),
     Scenario("calculate", "POST", "/api/v1/calculate", '{"a": 12, "b": 30, "operation": "multiply"}'),
     Scenario("read item", "GET", "/api/v1/items/{id}", uses_items=True),
-    Scenario("create item", "POST", "/api/v1/items", '{"name": "bench", "description": "a benchmark item"}', True),
+    # The client's copy is current (a seeded item is in its first version): 304, no body.
+    Scenario("read item (304)", "GET", "/api/v1/items/{id}", uses_items=True, headers={"If-None-Match": '"1"'}),
+    Scenario("create item", "POST", "/api/v1/items", NEW_ITEM, True),
+    Scenario("create with a key", "POST", "/api/v1/items", NEW_ITEM, True, new_idempotency_keys=True),
     Scenario("list 50 items", "GET", "/api/v1/items?limit=50", uses_items=True),
 ]
 
@@ -156,15 +165,16 @@ async def seed(target: Target, count: int) -> None:
 def wrk(target: Target, scenario: Scenario, duration: int, connections: int, workdir: Path) -> Measurement:
     script = workdir / "scenario.lua"
     body = json.dumps(scenario.body) if scenario.body else "nil"
-    headers = {"Content-Type": "application/json", **target.headers}
+    headers = {"Content-Type": "application/json", **target.headers, **scenario.headers}
+    hook = ""
+    if target.rotated_tokens:
+        hook = ROTATE_TOKENS.replace("TOKENS", ", ".join(map(json.dumps, target.rotated_tokens)))
+    elif scenario.new_idempotency_keys:
+        hook = NEW_KEYS.replace("PREFIX", json.dumps(uuid.uuid4().hex))  # unique across runs and targets
     script.write_text(
         f'wrk.method = "{scenario.method}"\nwrk.body = {body}\n'
         + "".join(f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}\n" for name, value in headers.items())
-        + (
-            ROTATE_TOKENS.replace("TOKENS", ", ".join(map(json.dumps, target.rotated_tokens)))
-            if target.rotated_tokens
-            else ""
-        )
+        + hook
     )
     path = scenario.path.replace("{id}", target.item_id)
     pin = ["taskset", "-c", "1"] if TWO_CPUS else []
@@ -269,7 +279,7 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
     print()
     print("ratio: to the baseline; vs litestar: to the same endpoints in plain Litestar")
     print(
-        f"{'scenario':<15} {'target':<11} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>7} "
+        f"{'scenario':<18} {'target':<11} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>7} "
         f"{'vs litestar':>12}"
     )
     for scenario in SCENARIOS:
@@ -291,7 +301,7 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
                 }
             )
             print(
-                f"{scenario.name:<15} {target.name:<11} {result.requests_per_s:>9.0f} {result.p50_ms:>8.2f} "
+                f"{scenario.name:<18} {target.name:<11} {result.requests_per_s:>9.0f} {result.p50_ms:>8.2f} "
                 f"{result.p99_ms:>8.2f} {result.errors:>7} {ratio:>7.0%} {ratio_to_litestar:>12.0%}"
             )
     print()
@@ -312,6 +322,14 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
         (
             f"read item with a token at {ratio:.0%} of read item without (floor {AUTHENTICATED_READ_FLOOR:.0%})",
             ratio >= AUTHENTICATED_READ_FLOOR,
+        )
+    )
+    keyed = median(sqlite.results["create with a key"]).requests_per_s
+    ratio = keyed / median(sqlite.results["create item"]).requests_per_s
+    verdicts.append(
+        (
+            f"create with a key at {ratio:.0%} of create item (floor {KEYED_CREATE_FLOOR:.0%})",
+            ratio >= KEYED_CREATE_FLOOR,
         )
     )
     worst_p99 = max(median(measurements).p99_ms for measurements in sqlite.results.values())
@@ -382,6 +400,18 @@ local next_token = 0
 request = function()
     next_token = next_token % #tokens + 1
     wrk.headers["Authorization"] = "Bearer " .. tokens[next_token]
+    return wrk.format()
+end
+"""
+
+
+# Each request carries an Idempotency-Key never sent before (wrk's request hook).
+NEW_KEYS = """
+local prefix = PREFIX
+local sequence = 0
+request = function()
+    sequence = sequence + 1
+    wrk.headers["Idempotency-Key"] = prefix .. "-" .. sequence
     return wrk.format()
 end
 """

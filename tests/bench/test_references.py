@@ -24,11 +24,18 @@ def shape(value: Any) -> Any:
     return type(value).__name__
 
 
-async def answer(client: Any, scenario: Scenario) -> tuple[int, Any]:
+async def answer(client: Any, scenario: Scenario) -> tuple[int, Any, str | None, bool]:
+    """The status, the body's shape and the ETag of the scenario's request; whether its repeat answers the same."""
     created = await client.post("/api/v1/items", json=NEW_ITEM)
     path = scenario.path.replace("{id}", created.json()["id"])
-    response = await client.request(scenario.method, path, content=scenario.body or None)
-    return response.status_code, shape(response.json())
+    headers = scenario.headers | ({"Idempotency-Key": "reference"} if scenario.new_idempotency_keys else {})
+
+    async def send() -> Any:
+        return await client.request(scenario.method, path, content=scenario.body or None, headers=headers)
+
+    response, repeat = await send(), await send()
+    body = shape(response.json()) if response.content else None
+    return response.status_code, body, response.headers.get("etag"), repeat.content == response.content
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda scenario: scenario.name)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
 import json
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -159,16 +159,22 @@ async def test_a_release_serves_on_postgresql_migrated_further_by_expand_only_mi
 def idle_seconds_until_closed(service_url: str, give_up_after_s: float) -> float | None:
     """How long the service keeps an idle keep-alive connection open after one request (None: past the limit)."""
     host, port = service_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=5) as connection:
-        connection.sendall(b"GET /health/live HTTP/1.1\r\nHost: items\r\n\r\n")
-        assert connection.recv(65536).startswith(b"HTTP/1.1 200")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        connection.request("GET", "/health/live")
+        response = connection.getresponse()
+        assert response.status == 200
+        response.read()  # the whole answer: whatever comes next is the server's close
         idle_since = time.monotonic()
-        connection.settimeout(give_up_after_s)
+        assert connection.sock is not None
+        connection.sock.settimeout(give_up_after_s)
         try:
-            assert connection.recv(1) == b""  # the server's FIN, nothing else
+            assert connection.sock.recv(1) == b""  # the server's FIN
         except TimeoutError:
             return None
         return time.monotonic() - idle_since
+    finally:
+        connection.close()
 
 
 def test_idle_connections_stay_open_for_the_keep_alive_timeout(tmp_path: Path) -> None:

@@ -73,6 +73,19 @@ def precondition(value: str) -> Precondition:
     return Precondition(any_version=False, versions=frozenset(strong), weak_versions=frozenset(weak))
 
 
+def must_match(header: str, version: int) -> None:
+    """Raise `PreconditionFailed` when If-Match names neither the current `version` nor any (*).
+
+    Strong comparison (RFC 9110, section 13.1.1): W/"3" matches nothing. Writes compare in the database instead,
+    in the statement that writes (`app.items.store.statement_for`); this serves reads.
+    """
+    if not header.strip():
+        return
+    wanted = precondition(header)
+    if not (wanted.any_version or version in wanted.versions):
+        raise PreconditionFailed(f"The item is in version {entity_tag(version)}, which If-Match does not name.")
+
+
 def none_match(header: str, version: int) -> None:
     """Raise `NotModified` when If-None-Match names the current `version` (or any, with *)."""
     if not header.strip():

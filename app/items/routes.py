@@ -20,6 +20,7 @@ from app.http.conditional import (
     Precondition,
     PreconditionRequired,
     entity_tag,
+    must_match,
     none_match,
     precondition,
 )
@@ -37,8 +38,8 @@ IfMatch = Annotated[
         name="If-Match",
         pattern=PRECONDITION_PATTERN,
         max_length=MAX_PRECONDITION_LENGTH,
-        description='Change the item only in this version: the `ETag` last read (`"3"`), a list of them, or `*` '
-        "for any existing version. Otherwise 412, and nothing changes.",
+        description='Only while the item is in this version: the `ETag` last read (`"3"`), a list of them, or `*` '
+        "for any existing version. Otherwise 412, and a write changes nothing.",
     ),
 ]
 IfNoneMatch = Annotated[
@@ -137,8 +138,12 @@ async def list_items(request: AnyRequest, limit: Limit = 50, cursor: Cursor = No
     return Response(items, headers=headers)
 
 
-async def get_item(item_id: ItemId, request: AnyRequest, if_none_match: IfNoneMatch = "") -> Response[Item]:
+async def get_item(
+    item_id: ItemId, request: AnyRequest, if_match: IfMatch = "", if_none_match: IfNoneMatch = ""
+) -> Response[Item]:
     item, version = await store_of(request).get(parse_item_id(item_id))
+    # RFC 9110, section 13.2.2: If-Match first, then If-None-Match.
+    must_match(if_match, version)
     none_match(if_none_match, version)
     return with_entity_tag(item, version)
 
@@ -227,7 +232,8 @@ def item_routes(access: AccessRules) -> Router:
                 operation_id="getItem",
                 summary="Read an item",
                 response_headers=[ETAG_HEADER],
-                responses={HTTPStatus.NOT_MODIFIED.value: NOT_MODIFIED} | problem_responses(*read_errors),
+                responses={HTTPStatus.NOT_MODIFIED.value: NOT_MODIFIED}
+                | problem_responses(*read_errors, HTTPStatus.PRECONDITION_FAILED),
                 **read,
             )(get_item),
             put(

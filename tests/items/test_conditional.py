@@ -68,6 +68,22 @@ async def test_a_read_with_another_if_none_match_is_served_whole(client: Client,
     assert response.json()["name"] == ITEM["name"]
 
 
+async def test_a_read_under_if_match_is_served_only_in_that_version(client: Client) -> None:
+    # RFC 9110, section 13.1.1: a client that must not act on another version asks for this one.
+    item_id, tag = await created(client)
+    for if_match in (tag, "*", f'"998", {tag}'):
+        assert (await client.get(f"{URL}/{item_id}", headers={"If-Match": if_match})).status_code == 200
+    for if_match in ('"998"', f"W/{tag}"):  # strong comparison: a weak tag matches nothing
+        response = await client.get(f"{URL}/{item_id}", headers={"If-Match": if_match})
+        assert response.status_code == 412
+        assert response.json()["type"].endswith("/precondition-failed")
+    # If-Match is judged before If-None-Match (section 13.2.2).
+    both = {"If-Match": '"998"', "If-None-Match": tag}
+    assert (await client.get(f"{URL}/{item_id}", headers=both)).status_code == 412
+    missing = "0193f0c4-7a51-7cc4-9a6e-3f1d2b8c4e10"  # preconditions cannot turn a 404 into anything else
+    assert (await client.get(f"{URL}/{missing}", headers={"If-Match": "*"})).status_code == 404
+
+
 @pytest.mark.parametrize(
     ("method", "body", "expected"),
     [("PATCH", {"name": "Renamed"}, 200), ("PUT", {"name": "New", "description": "d"}, 200), ("DELETE", None, 204)],
@@ -183,8 +199,8 @@ async def test_the_api_document_declares_the_headers_and_answers(sqlite_client: 
     def headers(operation: dict[str, Any]) -> set[str]:
         return {parameter["name"] for parameter in operation["parameters"] if parameter["in"] == "header"}
 
-    assert headers(item["get"]) == {"If-None-Match"}
-    assert {"304", "200"} <= set(item["get"]["responses"])
+    assert headers(item["get"]) == {"If-Match", "If-None-Match"}
+    assert {"304", "200", "412"} <= set(item["get"]["responses"])
     assert "ETag" in item["get"]["responses"]["200"]["headers"]
     for method in ("put", "patch", "delete"):
         assert headers(item[method]) == {"If-Match"}

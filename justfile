@@ -215,7 +215,8 @@ lint-deploy: (apt-install "promtool=prometheus" "nginx=nginx")
         for version in {{kubernetes_versions}}; do
             {{deploy_tools}} kubernetes-validate --strict --quiet --kubernetes-version "$version" "$workdir/$overlay.yaml"
         done
-        echo "$overlay: valid against Kubernetes {{kubernetes_versions}} (strict)"
+        {{run}} python ci/manifests_check.py "ci/deploy/kubernetes/$overlay" "$workdir/$overlay.yaml"
+        echo "$overlay: valid against Kubernetes {{kubernetes_versions}} (strict), pinned, scaled by its autoscaler"
     done
     # checkov recognises only files named Dockerfile. Exceptions are declared, with their reason, where they apply.
     cp Containerfile "$workdir/Dockerfile"

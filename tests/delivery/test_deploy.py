@@ -109,3 +109,42 @@ def test_the_compose_replicas_settings_start_the_service_with_tokens_checked() -
     # Compose's ${NAME:-default}, as Compose substitutes it when NAME is unset.
     resolved = {name: re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(value)) for name, value in environment.items()}
     assert Settings.from_environ(resolved).auth is not None
+
+
+ROOT = DEPLOY.parents[1]
+# How app/settings.py reads a variable: read("NAME", parse, default).
+READ_VARIABLE = re.compile(r'\bread\(\s*"([A-Z_]+)"')
+README_ROW = re.compile(r"^\| `([A-Z_]+)` \| (`[^`]*`|\(unset\)) \|", re.MULTILINE)
+LEFT_OUT = re.compile(r"^# - ([A-Z_, ]+):", re.MULTILINE)
+
+
+def readme_defaults() -> dict[str, str | None]:
+    """The README's table of variables: each one's default, None where it is unset."""
+    rows = README_ROW.findall((ROOT / "README.md").read_text())
+    return {name: None if default == "(unset)" else default.strip("`") for name, default in rows}
+
+
+def test_every_setting_is_in_the_readme_and_the_configmap_or_left_out_with_a_reason() -> None:
+    variables = set(READ_VARIABLE.findall((ROOT / "app" / "settings.py").read_text()))
+    base = DEPLOY / "kubernetes" / "base" / "kustomization.yaml"
+    in_configmap = {literal.split("=", 1)[0] for literal in load(base)["configMapGenerator"][0]["literals"]}
+    left_out = {name.strip() for names in LEFT_OUT.findall(base.read_text()) for name in names.split(",")}
+
+    assert len(variables) > 20, variables
+    assert variables == set(readme_defaults()), "README.md's table and app/settings.py name other variables"
+    unaccounted = variables - in_configmap - left_out
+    assert not unaccounted, f"neither in the ConfigMap nor left out: {unaccounted}"
+    assert not in_configmap & left_out, "both in the ConfigMap and left out"
+    assert left_out <= variables, f"left out, yet no setting: {left_out - variables}"
+
+
+def test_the_readmes_defaults_are_the_settings_defaults() -> None:
+    # With tokens checked, so that the AUTH_* settings are read at all.
+    checked = {"AUTH_ISSUER": "https://login.example.com", "AUTH_AUDIENCE": "items"}
+    defaults = Settings.from_environ(checked)
+    for variable, default in readme_defaults().items():
+        if default is not None:
+            assert Settings.from_environ({**checked, variable: default}) == defaults, variable
+        elif variable not in checked:
+            environ = {**checked, variable: ""}  # empty is unset
+            assert Settings.from_environ(environ) == defaults, variable

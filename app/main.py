@@ -69,6 +69,8 @@ def main(settings: Settings, argv: Sequence[str] | None = None) -> int:
             server_header=False,
             timeout_graceful_shutdown=settings.shutdown_timeout,
             timeout_keep_alive=settings.keep_alive_timeout,
+            proxy_headers=True,
+            forwarded_allow_ips=list(settings.forwarded_allow_ips),
         )
     return 0
 

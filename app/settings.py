@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,9 @@ class Settings:
     # service is closing at that moment (the classic source of sporadic 502s).
     keep_alive_timeout: int = 75
     metrics_multiprocess_dir: str | None = None
+    # Whose X-Forwarded-For and X-Forwarded-Proto are believed (the client's address and scheme in the access line):
+    # the proxy in front, and nobody else, or any client could claim any address.
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
     require_if_match: bool = False
     # How long a create's Idempotency-Key is remembered: a day covers a client's retries through a whole outage.
     idempotency_ttl: int = 86400
@@ -124,6 +128,7 @@ class Settings:
             keep_alive_timeout=read("KEEP_ALIVE_TIMEOUT", int_between(1, 3600), defaults.keep_alive_timeout),
             # prometheus_client's own variable: where workers share their metrics (set by app.main for WORKERS > 1).
             metrics_multiprocess_dir=read("PROMETHEUS_MULTIPROC_DIR", parse_directory, None),
+            forwarded_allow_ips=read("FORWARDED_ALLOW_IPS", parse_addresses, defaults.forwarded_allow_ips),
             require_if_match=read("REQUIRE_IF_MATCH", parse_bool, defaults.require_if_match),
             idempotency_ttl=read("IDEMPOTENCY_TTL", int_between(1, 30 * 86400), defaults.idempotency_ttl),
             auth=read_auth(read, environment=environment, disabled=auth_disabled),
@@ -242,6 +247,23 @@ def parse_host(variable: str, raw: str) -> str:
     if all(c.isalnum() or c in "-.:[]" for c in raw):
         return raw
     raise SettingsError(variable, raw, "a host name or an IP address")
+
+
+def parse_addresses(variable: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses and networks (CIDR), or * for any: what uvicorn's forwarded_allow_ips takes.
+    uvicorn itself would keep a malformed entry as a name that never matches, silently trusting nobody."""
+    entries = tuple(entry.strip() for entry in raw.split(","))
+    if entries == ("*",):
+        return entries
+    try:
+        for entry in entries:
+            if "/" in entry:
+                ipaddress.ip_network(entry)  # strict, as uvicorn reads it: 10.0.0.1/8 names no network
+            else:
+                ipaddress.ip_address(entry)
+    except ValueError:
+        raise SettingsError(variable, raw, "comma-separated IP addresses or networks (10.0.0.0/8), or *") from None
+    return entries
 
 
 def int_between(low: int, high: int) -> Callable[[str, str], int]:

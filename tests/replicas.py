@@ -15,7 +15,8 @@ configuration of ci/deploy/nginx/, and Prometheus from Debian scraping both. Und
    the keys, the late commits were stored twice);
 3. observability: both targets are up in Prometheus, and the requests it counts across the replicas match
    the requests nginx logged, within one scrape interval's traffic;
-4. correlation: a W3C traceparent sent through nginx comes back as `trace_id` on the request's log records;
+4. correlation: a W3C traceparent sent through nginx comes back as `trace_id` on the request's log records, and
+   the access line names the client's address, not nginx's (FORWARDED_ALLOW_IPS trusts nginx alone);
 5. access: through nginx, a request without a token is refused (401), one without the scope too (403), and
    one with it is served;
 6. metrics stay inside: no spelling of the metrics path (/metrics/, //metrics, /metrics?x, %-escaped) passes
@@ -68,6 +69,7 @@ DEADLINE_S = 20.0
 # below nginx's limit per address (ci/deploy/nginx/nginx.conf: 50 a second).
 REQUESTS_PER_CLIENT_S = 30
 ALL_SCOPES = ("items:read", "items:write", "calculate")
+CORRELATED_CLIENT = "127.0.0.77"
 
 
 def client_address(number: int) -> str:
@@ -215,6 +217,8 @@ class Replica:
             "SHUTDOWN_TIMEOUT": "5",
             "AUTH_ISSUER": self.issuer.url,
             "AUTH_AUDIENCE": AUDIENCE,
+            # nginx connects from here: its X-Forwarded-For, and no one else's, names the client.
+            "FORWARDED_ALLOW_IPS": "127.0.0.1",
         }
         log_path = self.workdir / f"{self.name}.{len(self.log_paths) + 1}.log"  # one file per run
         self.log_paths.append(log_path)
@@ -456,18 +460,25 @@ def correlation(replicas: list[Replica], nginx: Nginx, token: str) -> Result:
     trace_id = secrets.token_hex(16)
     started = time.perf_counter()
     headers = {"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01", "Authorization": f"Bearer {token}"}
-    response = httpx.post(f"{nginx.url}/api/v1/items", json={"name": "traced", "description": ""}, headers=headers)
+    # From an address of its own, which the replica must log as the client's, not nginx's 127.0.0.1.
+    transport = httpx.HTTPTransport(local_address=CORRELATED_CLIENT)
+    with httpx.Client(transport=transport) as client:
+        item = {"name": "traced", "description": ""}
+        response = client.post(f"{nginx.url}/api/v1/items", json=item, headers=headers)
     outcomes = [Outcome("POST", response.status_code, time.perf_counter() - started)]
     malformed = httpx.get(f"{nginx.url}/health", headers={"traceparent": "00-not-a-trace"})
     outcomes.append(Outcome("GET", malformed.status_code, 0.0))
     request_id = response.headers["x-request-id"]
     records = [record for replica in replicas for record in replica.records()]
     of_request = [record for record in records if record.get("request_id") == request_id]
+    access_lines = [record for record in of_request if record.get("logger") == "app.access"]
     malformed_lines = [r for r in records if r.get("request_id") == malformed.headers["x-request-id"]]
+    logged_client = access_lines[0].get("client") if access_lines else None
     promises = [
         (f"the request was logged by a replica ({len(of_request)} records)", bool(of_request)),
         ("every record of the request carries its trace_id", all(r.get("trace_id") == trace_id for r in of_request)),
         ("a malformed traceparent is ignored", bool(malformed_lines) and "trace_id" not in malformed_lines[0]),
+        (f"the access line names the client ({logged_client}), not nginx", logged_client == CORRELATED_CLIENT),
     ]
     return Result("correlation", outcomes, promises)
 

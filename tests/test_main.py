@@ -191,3 +191,24 @@ def test_idle_connections_are_closed_after_the_keep_alive_timeout(tmp_path: Path
         idle_s = idle_seconds_until_closed(service.url, give_up_after_s=30.0)
         assert idle_s is not None
         assert idle_s >= 0.9
+
+
+@pytest.mark.parametrize(
+    ("trusted", "client"),
+    [("127.0.0.1", "203.0.113.7"), ("10.0.0.0/8", "127.0.0.1")],
+    ids=["from a trusted proxy", "from anyone else"],
+)
+def test_the_access_line_names_the_client_a_trusted_proxy_forwarded_and_no_other(
+    tmp_path: Path, trusted: str, client: str
+) -> None:
+    environment = {"DATABASE_URL": f"sqlite:///{tmp_path / 'items.db'}", "FORWARDED_ALLOW_IPS": trusted}
+    with running_service(environment, tmp_path / "log") as service:
+        # As nginx sends it (ci/deploy/nginx/nginx.conf); the test connects from 127.0.0.1.
+        forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+        request_id = httpx.get(f"{service.url}/health", headers=forwarded).headers["x-request-id"]
+    (access,) = [
+        record
+        for record in service.records()
+        if record.get("request_id") == request_id and record["logger"] == "app.access"
+    ]
+    assert access["client"] == client

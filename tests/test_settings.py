@@ -36,6 +36,8 @@ def test_values_are_read_from_the_environment() -> None:
             "DATABASE_LOCK_TIMEOUT": "1",
             "SHUTDOWN_TIMEOUT": "30",
             "KEEP_ALIVE_TIMEOUT": "120",
+            "FORWARDED_ALLOW_IPS": "10.0.0.0/8, 192.168.1.7,::1",
+            "IDEMPOTENCY_TTL": "3600",
             "AUTH_ISSUER": "https://login.example.com/realms/items/",
             "AUTH_AUDIENCE": "items-api",
             "AUTH_JWKS_URL": "https://login.example.com/keys",
@@ -54,6 +56,8 @@ def test_values_are_read_from_the_environment() -> None:
     assert settings.database_lock_timeout == 1.0
     assert settings.shutdown_timeout == 30
     assert settings.keep_alive_timeout == 120
+    assert settings.forwarded_allow_ips == ("10.0.0.0/8", "192.168.1.7", "::1")
+    assert settings.idempotency_ttl == 3600
     assert settings.auth == AuthSettings(
         "https://login.example.com/realms/items/", "items-api", "https://login.example.com/keys", 600.0, 5.0
     )
@@ -61,6 +65,10 @@ def test_values_are_read_from_the_environment() -> None:
         AuthSettings("https://login.example.com/realms/items/", "a").discovery_url
         == "https://login.example.com/realms/items/.well-known/openid-configuration"
     )
+
+
+def test_any_proxy_may_be_trusted_on_purpose() -> None:
+    assert Settings.from_environ({"FORWARDED_ALLOW_IPS": " * "}).forwarded_allow_ips == ("*",)
 
 
 def test_empty_values_mean_the_default() -> None:
@@ -79,6 +87,12 @@ def test_empty_values_mean_the_default() -> None:
         ("WORKERS", "-1", "a whole number from 1 to 64"),
         ("KEEP_ALIVE_TIMEOUT", "0", "a whole number from 1 to 3600"),
         ("HOST", "local host", "a host name or an IP address"),
+        # uvicorn would take these for names that never match, and trust nobody without a word.
+        ("FORWARDED_ALLOW_IPS", "10.0.0.1/8", "IP addresses or networks"),
+        ("FORWARDED_ALLOW_IPS", "proxy.internal", "IP addresses or networks"),
+        ("FORWARDED_ALLOW_IPS", "10.0.0.1,,10.0.0.2", "IP addresses or networks"),
+        ("FORWARDED_ALLOW_IPS", "*, 10.0.0.1", "IP addresses or networks"),
+        ("IDEMPOTENCY_TTL", "0", "a whole number from 1 to 2592000"),
         ("ENVIRONMENT", "prod env!", "up to 64 letters"),
         ("DATABASE_CONNECT_TIMEOUT", "soon", "a number of seconds from 0 to 600"),
         ("DATABASE_CONNECT_TIMEOUT", "-1", "a number of seconds from 0 to 600"),

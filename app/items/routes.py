@@ -71,9 +71,10 @@ LOCATION_HEADER = ResponseHeader(
 )
 LINK_HEADER = ResponseHeader(
     name="Link",
-    value='<http://host/api/v1/items?limit=50&cursor=...>; rel="next"',
+    value='</api/v1/items?limit=50&cursor=...>; rel="next"',
     documentation_only=True,
-    description="RFC 8288 link to the next page, present when more items follow.",
+    description="RFC 8288 link to the next page, present when more items follow: a reference relative to the "
+    "request's URL.",
 )
 
 ETAG_HEADER = ResponseHeader(
@@ -133,8 +134,9 @@ async def list_items(request: AnyRequest, limit: Limit = 50, cursor: Cursor = No
     if len(items) > limit:
         items = items[:limit]
         next_query = urlencode({"limit": limit, "cursor": encode_cursor(items[-1].id)})
-        url = request.url
-        headers["Link"] = f'<{url.scheme}://{url.netloc}{url.path}?{next_query}>; rel="next"'
+        # A reference relative to the request (RFC 8288, section 3.1): right behind any proxy and any TLS, and
+        # never an echo of whatever Host the client sent.
+        headers["Link"] = f'<{request.url.path}?{next_query}>; rel="next"'
     return Response(items, headers=headers)
 
 

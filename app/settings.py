@@ -82,6 +82,8 @@ class Settings:
     database: DatabaseURL = DatabaseURL(DEFAULT_DATABASE_URL, "sqlite", "data/items.db")
     database_connect_timeout: float = 30.0
     database_pool_size: int = 10
+    # How long a request waits for a free PostgreSQL connection before it is answered 503: never a hang.
+    database_pool_timeout: float = 2.0
     database_lock_timeout: float = 5.0
     shutdown_timeout: int = 10
     # Longer than the idle timeout of the proxies in front (60 s for nginx, ingress-nginx and most cloud load
@@ -123,6 +125,9 @@ class Settings:
                 "DATABASE_CONNECT_TIMEOUT", float_between(0, 600), defaults.database_connect_timeout
             ),
             database_pool_size=read("DATABASE_POOL_SIZE", int_between(1, 100), defaults.database_pool_size),
+            database_pool_timeout=read(
+                "DATABASE_POOL_TIMEOUT", float_between(0.01, 60), defaults.database_pool_timeout
+            ),
             database_lock_timeout=read("DATABASE_LOCK_TIMEOUT", float_between(0, 60), defaults.database_lock_timeout),
             shutdown_timeout=read("SHUTDOWN_TIMEOUT", int_between(0, 600), defaults.shutdown_timeout),
             keep_alive_timeout=read("KEEP_ALIVE_TIMEOUT", int_between(1, 3600), defaults.keep_alive_timeout),

@@ -24,6 +24,15 @@ class StorageUnavailable(ServiceError):
         super().__init__(detail)
 
 
+class StorageBusy(StorageUnavailable):
+    slug = "storage-busy"
+
+    def __init__(self, waited_s: float) -> None:
+        super().__init__(
+            f"Every database connection of this replica stayed busy for {waited_s:g} s; try again shortly."
+        )
+
+
 class SchemaTooNew(Exception):
     """A newer release changed the schema in a way this one cannot serve: serving could corrupt data."""
 

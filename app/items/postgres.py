@@ -13,7 +13,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from app.http.conditional import Precondition
-from app.items.errors import ItemNotFound, SchemaTooNew, StorageUnavailable
+from app.items.errors import ItemNotFound, SchemaTooNew, StorageBusy, StorageUnavailable
 from app.items.idempotency import TAKE_KEY_IF_EXPIRED, KeyedCreate
 from app.items.models import Item, ItemPatch, utc_now
 from app.items.retry import retry_until_available
@@ -124,8 +124,14 @@ UNAVAILABLE = (
 
 
 class PostgresItemStore(ItemStore):
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, settings: Settings) -> None:
         self._pool = pool
+        self._url = settings.database.url
+        self._pool_timeout = settings.database_pool_timeout
+        # Readiness asks the database on a connection of its own: requests that hold every pooled connection
+        # must not make a healthy replica look unready (ci/deploy/README.md#readiness).
+        self._probe: asyncpg.Connection | None = None
+        self._probing = asyncio.Lock()
 
     @classmethod
     async def open(cls, settings: Settings) -> PostgresItemStore:
@@ -144,13 +150,19 @@ class PostgresItemStore(ItemStore):
                     command_timeout=COMMAND_TIMEOUT_S,
                 )
 
-        return cls(await retry_until_available(connect, settings.database_connect_timeout))
+        return cls(await retry_until_available(connect, settings.database_connect_timeout), settings)
 
     @asynccontextmanager
     async def _connection(self) -> AsyncGenerator[PoolConnectionProxy]:
         with _unavailable_on_failure():
-            async with self._pool.acquire() as connection:
+            try:
+                connection = await self._pool.acquire(timeout=self._pool_timeout)
+            except TimeoutError:
+                raise StorageBusy(self._pool_timeout) from None
+            try:
                 yield connection
+            finally:
+                await self._pool.release(connection)
 
     async def add(self, item: Item) -> None:
         async with self._connection() as connection:
@@ -217,10 +229,23 @@ class PostgresItemStore(ItemStore):
             raise not_changed(item_id, if_match)
 
     async def ping(self) -> None:
-        async with self._connection() as connection:
-            await connection.fetchval("SELECT 1")
+        async with self._probing:  # probes that overlap share the one connection, one at a time
+            with _unavailable_on_failure():
+                try:
+                    if self._probe is None:
+                        self._probe = await asyncpg.connect(self._url, timeout=CONNECT_TIMEOUT_S)
+                    await self._probe.fetchval("SELECT 1", timeout=CONNECT_TIMEOUT_S)
+                except BaseException:
+                    self._close_probe()  # a fresh connection next time: this one may be half broken
+                    raise
+
+    def _close_probe(self) -> None:
+        if self._probe is not None:
+            self._probe.terminate()
+            self._probe = None
 
     async def close(self) -> None:
+        self._close_probe()
         await self._pool.close()
 
 

@@ -21,7 +21,9 @@ configuration of ci/deploy/nginx/, and Prometheus from Debian scraping both. Und
    one with it is served;
 6. metrics stay inside: no spelling of the metrics path (/metrics/, //metrics, /metrics?x, %-escaped) passes
    nginx, while each replica serves them to Prometheus directly;
-7. rate limit: a client that sends far more than nginx's per-address limit gets 429s with Retry-After, while
+7. busy pool: more slow requests than one replica has pooled connections: those beyond the pool are answered 503
+   (storage-busy, Retry-After) within the pool's timeout, and /health/ready stays 200 on both replicas;
+8. rate limit: a client that sends far more than nginx's per-address limit gets 429s with Retry-After, while
    another client, at an ordinary pace from another address at the same time, gets none.
 
 The replicas check access tokens from an identity provider on loopback (tests/auth/issuer.py), as production
@@ -70,6 +72,8 @@ DEADLINE_S = 20.0
 REQUESTS_PER_CLIENT_S = 30
 ALL_SCOPES = ("items:read", "items:write", "calculate")
 CORRELATED_CLIENT = "127.0.0.77"
+POOL_SIZE = 10
+POOL_TIMEOUT_S = 1.0
 
 
 def client_address(number: int) -> str:
@@ -219,6 +223,8 @@ class Replica:
             "AUTH_AUDIENCE": AUDIENCE,
             # nginx connects from here: its X-Forwarded-For, and no one else's, names the client.
             "FORWARDED_ALLOW_IPS": "127.0.0.1",
+            "DATABASE_POOL_SIZE": str(POOL_SIZE),
+            "DATABASE_POOL_TIMEOUT": str(POOL_TIMEOUT_S),
         }
         log_path = self.workdir / f"{self.name}.{len(self.log_paths) + 1}.log"  # one file per run
         self.log_paths.append(log_path)
@@ -497,6 +503,50 @@ def access(nginx: Nginx, issuer: Issuer) -> Result:
     return Result("access", [], promises)
 
 
+def busy_pool(replicas: list[Replica], token: str, database_url: str) -> Result:
+    """More slow requests than pooled connections on one replica: the surplus is a quick 503, and no probe fails."""
+    return asyncio.run(_busy_pool(replicas, token, database_url))
+
+
+async def _busy_pool(replicas: list[Replica], token: str, database_url: str) -> Result:
+    surplus = 5
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=POOL_SIZE + surplus + 2)
+    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=30) as client:
+        blocker = await asyncpg.connect(database_url)
+        transaction = blocker.transaction()
+        await transaction.start()
+        # Every read of items waits for this lock, holding its pooled connection meanwhile: a slow query's effect.
+        await blocker.execute("LOCK TABLE items IN ACCESS EXCLUSIVE MODE")
+
+        async def timed_read() -> tuple[httpx.Response, float]:
+            started = time.perf_counter()
+            response = await client.get(f"http://{replicas[0].address}/api/v1/items")
+            return response, time.perf_counter() - started
+
+        reads = [asyncio.create_task(timed_read()) for _ in range(POOL_SIZE + surplus)]
+        await asyncio.sleep(POOL_TIMEOUT_S + 1)  # the surplus has been answered by now
+        probes = [(await client.get(f"http://{replica.address}/health/ready")).status_code for replica in replicas]
+        await transaction.rollback()
+        await blocker.close()
+        answered = await asyncio.gather(*reads)
+    busy = [(response, seconds) for response, seconds in answered if response.status_code == 503]
+    served = [response for response, _ in answered if response.status_code == 200]
+    quick = all(
+        seconds < POOL_TIMEOUT_S + 1
+        and response.headers.get("retry-after") == "1"
+        and response.json()["type"].endswith("/storage-busy")
+        for response, seconds in busy
+    )
+    promises = [
+        (f"the {surplus} requests beyond the pool got 503 storage-busy ({len(busy)})", len(busy) == surplus),
+        (f"each within the pool timeout ({POOL_TIMEOUT_S:g} s) and with Retry-After", bool(busy) and quick),
+        (f"the {POOL_SIZE} holding a connection were served once it freed ({len(served)})", len(served) == POOL_SIZE),
+        (f"/health/ready stayed 200 on both replicas meanwhile ({probes})", probes == [200] * len(replicas)),
+    ]
+    return Result("busy pool", [], promises)
+
+
 METRICS_SPELLINGS = ("/metrics", "/metrics/", "//metrics", "/metrics?x=1", "/%6Detrics", "/metrics%2F", "/./metrics")
 
 
@@ -604,6 +654,7 @@ def main() -> int:
         results.append(correlation(replicas, nginx, token))
         results.append(access(nginx, issuer))
         results.append(metrics_stay_inside(replicas, nginx))
+        results.append(busy_pool(replicas, token, database_url))
         results.append(rate_limit(nginx, token))
     print()
     print(f"{'scenario':<18} {'requests':>9} {'failures':>9} {'retries':>8} {'p99 ms':>8}")

@@ -39,14 +39,6 @@ class PreconditionRequired(ServiceError):
         )
 
 
-class NotModified(Exception):
-    """The client's copy is current: answered 304 with the entity tag and no body (app.http.problems)."""
-
-    def __init__(self, entity_tag: str) -> None:
-        super().__init__(entity_tag)
-        self.entity_tag = entity_tag
-
-
 @dataclass(frozen=True, slots=True)
 class Precondition:
     """What an If-Match or If-None-Match header asks for: any current version, or one of these."""
@@ -86,11 +78,11 @@ def must_match(header: str, version: int) -> None:
         raise PreconditionFailed(f"The item is in version {entity_tag(version)}, which If-Match does not name.")
 
 
-def none_match(header: str, version: int) -> None:
-    """Raise `NotModified` when If-None-Match names the current `version` (or any, with *)."""
+def none_match(header: str, version: int) -> bool:
+    """Whether If-None-Match names the current `version` (or any, with *): the client's copy is current, and the
+    answer is a 304 with the entity tag and no body."""
     if not header.strip():
-        return
+        return False
     wanted = precondition(header)
     # Weak comparison (RFC 9110, section 13.1.2): W/"3" names version 3 too.
-    if wanted.any_version or version in wanted.versions or version in wanted.weak_versions:
-        raise NotModified(entity_tag(version))
+    return wanted.any_version or version in wanted.versions or version in wanted.weak_versions

@@ -11,7 +11,6 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, InternalServerException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
-from app.http.conditional import NotModified
 from app.http.errors import FieldError, InvalidInput, ServiceError
 from app.observability.logs import get_logger
 
@@ -88,21 +87,15 @@ def _field_error(entry: dict[str, Any]) -> FieldError:
     return FieldError(field=field, message=str(entry.get("message", "is invalid")))
 
 
-def handle_not_modified(_: Request[Any, Any, Any], exc: NotModified) -> Response[None]:
-    # RFC 9110, section 15.4.5: the validator comes back, the content does not.
-    return Response(None, status_code=HTTPStatus.NOT_MODIFIED, headers={"ETag": exc.entity_tag})
-
-
 def handle_unexpected_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     # The traceback goes to the log, never to the client: it could reveal SQL, paths or data.
     logger.error("unhandled exception", exc_info=exc)
     return problem_response(HTTPStatus.INTERNAL_SERVER_ERROR, "The server could not complete the request.")
 
 
-ProblemHandler = Callable[[Request[Any, Any, Any], Any], Response[Problem] | Response[None]]
+ProblemHandler = Callable[[Request[Any, Any, Any], Any], Response[Problem]]
 
 EXCEPTION_HANDLERS: dict[int | type[Exception], ProblemHandler] = {
-    NotModified: handle_not_modified,
     ServiceError: handle_service_error,
     ValidationException: handle_validation_error,
     HTTPException: handle_http_exception,

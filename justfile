@@ -39,6 +39,10 @@ default:
 sync:
     @{{uv}} sync --locked
 
+# Apply pending schema migrations to DATABASE_URL, then exit (what Kubernetes' init container runs)
+migrate:
+    @{{run}} python -m app migrate
+
 # Run the service as in production: JSON logs, HOST:PORT and every variable in the README honoured
 [no-exit-message]
 run:

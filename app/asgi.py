@@ -21,7 +21,7 @@ from app.http.docs_page import DOCS_PATH, swagger_ui, swagger_ui_assets
 from app.http.observe import RequestObserver
 from app.http.options import CorrectOptionsAllow
 from app.http.problems import EXCEPTION_HANDLERS
-from app.items.errors import SchemaTooNew, StorageUnavailable
+from app.items.errors import MigrationBlocked, SchemaTooNew, StorageUnavailable
 from app.items.idempotency import KeysInFlight, expired_keys_purged
 from app.items.routes import item_routes
 from app.items.store import open_store
@@ -49,6 +49,11 @@ def create_app(settings: Settings) -> RequestObserver:
                 database=settings.database.redacted,
                 waited_s=settings.database_connect_timeout,
                 error=str(exc.__cause__ or exc),
+            )
+            raise
+        except MigrationBlocked as exc:
+            logger.critical(
+                "schema migration blocked, giving up", database=settings.database.redacted, message=str(exc)
             )
             raise
         except SchemaTooNew as exc:

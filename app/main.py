@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import shutil
 import signal
@@ -17,6 +18,8 @@ import uvicorn
 
 from app.asgi import create_app
 from app.http.observe import RequestObserver
+from app.items.errors import MigrationBlocked, SchemaTooNew, StorageUnavailable
+from app.items.store import migrate_schema
 from app.observability.logs import configure_logging, get_logger
 from app.settings import Settings, redact_url
 
@@ -37,8 +40,17 @@ def serve() -> RequestObserver:
 def main(settings: Settings, argv: Sequence[str] | None = None) -> int:
     """Run the service; logging is configured from `settings` already."""
     parser = argparse.ArgumentParser(prog="python -m app", description="Run the items service.")
+    parser.add_argument(
+        "command",
+        nargs="?",
+        choices=("serve", "migrate"),
+        default="serve",
+        help="serve (the default), or migrate: apply pending schema migrations, then exit",
+    )
     parser.add_argument("--reload", action="store_true", help="restart when the code changes (development)")
     arguments = parser.parse_args(argv)
+    if arguments.command == "migrate":
+        return migrate(settings)
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again for the previous
     # handler. Orchestrators read exit code 0 as "stopped as asked", so that handler exits with 0.
     signal.signal(signal.SIGTERM, _exit_after_graceful_shutdown)
@@ -72,6 +84,17 @@ def main(settings: Settings, argv: Sequence[str] | None = None) -> int:
             proxy_headers=True,
             forwarded_allow_ips=list(settings.forwarded_allow_ips),
         )
+    return 0
+
+
+def migrate(settings: Settings) -> int:
+    """Apply pending migrations and exit: 0 when the schema is current, 1 (after one log line saying why) if not."""
+    try:
+        asyncio.run(migrate_schema(settings))
+    except (MigrationBlocked, SchemaTooNew, StorageUnavailable) as exc:
+        logger.critical("schema not migrated", database=settings.database.redacted, reason=str(exc.__cause__ or exc))
+        return 1
+    logger.info("schema migrated", database=settings.database.redacted)
     return 0
 
 

@@ -85,6 +85,14 @@ class Settings:
     # How long a request waits for a free PostgreSQL connection before it is answered 503: never a hang.
     database_pool_timeout: float = 2.0
     database_lock_timeout: float = 5.0
+    # Whether start-up applies pending migrations (under PostgreSQL's advisory lock), or only checks that the schema
+    # is current, for deployments that migrate as a step of their own (`python -m app migrate`) with a role that may
+    # change the schema while the serving one may not.
+    database_migrate: bool = True
+    # Every lock a migration waits for (the advisory lock included), and every statement it runs, is bounded: a
+    # migration that cannot go on fails loudly and is retried, instead of hanging a rollout.
+    migration_lock_timeout: float = 5.0
+    migration_statement_timeout: float = 60.0
     shutdown_timeout: int = 10
     # Longer than the idle timeout of the proxies in front (60 s for nginx, ingress-nginx and most cloud load
     # balancers): the proxy, not the service, closes an idle connection, so it never sends a request on one the
@@ -129,6 +137,13 @@ class Settings:
                 "DATABASE_POOL_TIMEOUT", float_between(0.01, 60), defaults.database_pool_timeout
             ),
             database_lock_timeout=read("DATABASE_LOCK_TIMEOUT", float_between(0, 60), defaults.database_lock_timeout),
+            database_migrate=read("DATABASE_MIGRATE", parse_bool, defaults.database_migrate),
+            migration_lock_timeout=read(
+                "MIGRATION_LOCK_TIMEOUT", float_between(0.1, 600), defaults.migration_lock_timeout
+            ),
+            migration_statement_timeout=read(
+                "MIGRATION_STATEMENT_TIMEOUT", float_between(1, 3600), defaults.migration_statement_timeout
+            ),
             shutdown_timeout=read("SHUTDOWN_TIMEOUT", int_between(0, 600), defaults.shutdown_timeout),
             keep_alive_timeout=read("KEEP_ALIVE_TIMEOUT", int_between(1, 3600), defaults.keep_alive_timeout),
             # prometheus_client's own variable: where workers share their metrics (set by app.main for WORKERS > 1).

@@ -43,3 +43,14 @@ class SchemaTooNew(Exception):
         )
         self.found = found
         self.known = known
+
+
+class MigrationBlocked(Exception):
+    """A migration waited longer than its lock timeout, or ran a statement longer than its statement timeout."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"The schema migration gave up: {reason}. Nothing of it was applied; it is tried again when the process "
+            "starts again (find what holds the lock in pg_locks and pg_stat_activity)."
+        )
+        self.reason = reason

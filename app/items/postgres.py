@@ -13,7 +13,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from app.http.conditional import Precondition
-from app.items.errors import ItemNotFound, SchemaTooNew, StorageBusy, StorageUnavailable
+from app.items.errors import ItemNotFound, MigrationBlocked, SchemaTooNew, StorageBusy, StorageUnavailable
 from app.items.idempotency import TAKE_KEY_IF_EXPIRED, KeyedCreate
 from app.items.models import Item, ItemPatch, utc_now
 from app.items.retry import retry_until_available
@@ -139,7 +139,7 @@ class PostgresItemStore(ItemStore):
             with _unavailable_on_failure():
                 connection = await asyncpg.connect(settings.database.url, timeout=CONNECT_TIMEOUT_S)
                 try:
-                    await _migrate(connection)
+                    await (_migrate(connection, settings) if settings.database_migrate else _check_schema(connection))
                 finally:
                     await connection.close()
                 return await asyncpg.create_pool(
@@ -258,29 +258,80 @@ def _unavailable_on_failure() -> Generator[None]:
         raise StorageUnavailable from exc
 
 
-async def _migrate(connection: asyncpg.Connection) -> None:
-    async with connection.transaction():
-        await connection.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
-        await connection.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations "
-            "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        # Tables made before migrations declared themselves expand-only lack the column: theirs were not.
-        await connection.execute(
-            "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS expand_only boolean NOT NULL DEFAULT false"
-        )
-        known = len(MIGRATIONS)
-        version: int = await connection.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
-        breaking: int = await connection.fetchval(
-            "SELECT count(*) FROM schema_migrations WHERE version > $1 AND NOT expand_only", known
-        )
-        if breaking:
-            raise SchemaTooNew(version, known)
-        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-            await connection.execute(migration.statement)
+async def _migrate(connection: asyncpg.Connection, settings: Settings) -> None:
+    try:
+        async with connection.transaction():
+            # For this transaction only, and for the advisory lock too: a lock held elsewhere (another release's
+            # migration, a long transaction on the table) ends the attempt instead of hanging the rollout.
+            await connection.execute(f"SET LOCAL lock_timeout = {round(settings.migration_lock_timeout * 1000)}")
             await connection.execute(
-                "INSERT INTO schema_migrations (version, expand_only) VALUES ($1, $2)", number, migration.expand_only
+                f"SET LOCAL statement_timeout = {round(settings.migration_statement_timeout * 1000)}"
             )
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+            await _apply_pending(connection)
+    except asyncpg.exceptions.LockNotAvailableError:
+        raise MigrationBlocked(
+            f"a lock was held elsewhere for longer than {settings.migration_lock_timeout:g} s"
+        ) from None
+    except asyncpg.exceptions.QueryCanceledError:
+        raise MigrationBlocked(f"a statement ran for longer than {settings.migration_statement_timeout:g} s") from None
+
+
+async def _apply_pending(connection: asyncpg.Connection) -> None:
+    await connection.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+    # Tables made before migrations declared themselves expand-only lack the column: theirs were not.
+    await connection.execute(
+        "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS expand_only boolean NOT NULL DEFAULT false"
+    )
+    version = await _current_version(connection)
+    for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+        await connection.execute(migration.statement)
+        await connection.execute(
+            "INSERT INTO schema_migrations (version, expand_only) VALUES ($1, $2)", number, migration.expand_only
+        )
+
+
+async def _current_version(connection: asyncpg.Connection) -> int:
+    """How far the schema is migrated; `SchemaTooNew` if a newer release changed it in a way this one cannot serve."""
+    known = len(MIGRATIONS)
+    version: int = await connection.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
+    breaking: int = await connection.fetchval(
+        "SELECT count(*) FROM schema_migrations WHERE version > $1 AND NOT expand_only", known
+    )
+    if breaking:
+        raise SchemaTooNew(version, known)
+    return version
+
+
+async def _check_schema(connection: asyncpg.Connection) -> None:
+    """With DATABASE_MIGRATE=false: serve only a schema migrated this far (by `python -m app migrate`), else wait."""
+    try:
+        version = await _current_version(connection)
+    except asyncpg.exceptions.UndefinedTableError:
+        version = 0
+    if version < len(MIGRATIONS):
+        # Retried like an unreachable database: the migration step of the rollout may still be running.
+        raise StorageUnavailable(
+            f"The schema is at version {version}, and this release needs {len(MIGRATIONS)}: "
+            "run `python -m app migrate` (DATABASE_MIGRATE=false leaves it to that step)."
+        )
+
+
+async def migrate(settings: Settings) -> None:
+    """Apply pending migrations and return, serving nothing (`python -m app migrate`)."""
+
+    async def attempt() -> None:
+        with _unavailable_on_failure():
+            connection = await asyncpg.connect(settings.database.url, timeout=CONNECT_TIMEOUT_S)
+            try:
+                await _migrate(connection, settings)
+            finally:
+                await connection.close()
+
+    await retry_until_available(attempt, settings.database_connect_timeout)
 
 
 def _item(row: asyncpg.Record) -> Item:

@@ -116,3 +116,16 @@ async def open_store(settings: Settings) -> ItemStore:
     from app.items.sqlite import SQLiteItemStore  # noqa: PLC0415
 
     return await SQLiteItemStore.open(settings)
+
+
+async def migrate_schema(settings: Settings) -> None:
+    """Bring the configured database's schema up to date and return (`python -m app migrate`)."""
+    if settings.database.kind == "postgresql":
+        from app.items.postgres import migrate  # noqa: PLC0415 - only PostgreSQL deployments need asyncpg
+
+        await migrate(settings)
+        return
+    from app.items.sqlite import SQLiteItemStore  # noqa: PLC0415
+
+    # SQLite migrates every file it opens, under its write lock.
+    await (await SQLiteItemStore.open(settings)).close()

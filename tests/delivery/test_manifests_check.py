@@ -25,7 +25,8 @@ def base_manifests() -> Manifests:
         for kind in ("Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget")
     }
     pod = manifests["Deployment"]["spec"]["template"]["spec"]
-    pod["containers"][0]["image"] = RELEASED
+    for container in (*pod["initContainers"], *pod["containers"]):
+        container["image"] = RELEASED
     pod["topologySpreadConstraints"][0]["whenUnsatisfiable"] = "DoNotSchedule"  # as the production overlay patches
     return manifests
 

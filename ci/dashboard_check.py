@@ -26,6 +26,7 @@ SAMPLE_VALUES = {
     "__interval": "1m",
     "__range": "1h",
     "job": "items-service",
+    "namespace": "compose",
     "instance": ".*",
 }
 VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")

@@ -38,10 +38,12 @@ async def test_liveness_probe_answers_200(client: Client) -> None:
 
 
 async def test_readiness_probe_answers_200_when_the_database_answers(client: Client) -> None:
-    response = await client.get("/health/ready")
+    # Again and again, as the kubelet asks: each probe after the first reuses what the first opened.
+    for _ in range(3):
+        response = await client.get("/health/ready")
 
-    assert response.status_code == 200
-    assert response.json() == {"status": "ready"}
+        assert response.status_code == 200
+        assert response.json() == {"status": "ready"}
 
 
 @contextmanager

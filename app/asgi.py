@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncGenerator
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -26,12 +26,19 @@ from app.items.idempotency import KeysInFlight, expired_keys_purged
 from app.items.routes import item_routes
 from app.items.store import open_store
 from app.observability.logs import get_logger
-from app.observability.metrics import RequestMetrics, metrics_endpoint
+from app.observability.metrics import RequestMetrics, metrics_endpoint, metrics_port
 from app.settings import Settings
 
 MAX_BODY_BYTES = 64 * 1024
 
 logger = get_logger("app.asgi")
+
+
+def own_metrics_port(settings: Settings, metrics: RequestMetrics | None) -> AbstractContextManager[None]:
+    """METRICS_PORT, served by the app while it runs; with several workers their supervisor serves it (app.main)."""
+    if metrics is None or settings.metrics_port is None or settings.workers > 1:
+        return nullcontext()
+    return metrics_port(settings.host, settings.metrics_port, metrics.registry)
 
 
 def create_app(settings: Settings) -> RequestObserver:
@@ -70,7 +77,8 @@ def create_app(settings: Settings) -> RequestObserver:
         gc.freeze()
         try:
             async with expired_keys_purged(app.state.store, settings.idempotency_ttl):
-                yield
+                with own_metrics_port(settings, metrics):
+                    yield
         finally:
             await app.state.store.close()
 
@@ -80,7 +88,7 @@ def create_app(settings: Settings) -> RequestObserver:
             item_routes(access),
             calculate_routes(access),
             swagger_ui_assets(),
-            *([metrics_endpoint] if metrics else []),
+            *([metrics_endpoint] if metrics and settings.metrics_port is None else []),
         ],
         # The verifier first: what it loads (PyJWT, cryptography, httpx) is then frozen with the rest at start-up.
         lifespan=[token_verifier(settings.auth), item_store],

@@ -9,7 +9,7 @@ import shutil
 import signal
 import tempfile
 from collections.abc import Generator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from types import FrameType
 
@@ -21,6 +21,7 @@ from app.http.observe import RequestObserver
 from app.items.errors import MigrationBlocked, SchemaTooNew, StorageUnavailable
 from app.items.store import migrate_schema
 from app.observability.logs import configure_logging, get_logger
+from app.observability.metrics import metrics_port, pooled_registry
 from app.settings import Settings, redact_url
 
 logger = get_logger("app.main")
@@ -113,12 +114,14 @@ def authentication_fields(settings: Settings) -> dict[str, str]:
 
 @contextmanager
 def metrics_shared_across_workers(settings: Settings) -> Generator[None]:
-    """With several workers, give prometheus_client a directory where they pool their numbers.
+    """With several workers, give prometheus_client a directory where they pool their numbers (served on METRICS_PORT
+    by this process, their supervisor, where it is set).
 
     Workers are new processes that read PROMETHEUS_MULTIPROC_DIR when they import prometheus_client
     and when they read their settings, so it must be in the environment before uvicorn starts them.
     """
     created_directory = None
+    supervisor_port: AbstractContextManager[None] = nullcontext()
     if settings.metrics and settings.workers > 1:
         directory = settings.metrics_multiprocess_dir
         if directory is None:
@@ -126,8 +129,12 @@ def metrics_shared_across_workers(settings: Settings) -> Generator[None]:
         for stale in Path(directory).glob("*.db"):  # counts of an earlier run would be added to this one's
             stale.unlink()
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        if settings.metrics_port is not None:
+            # The workers share the API's port; this process, their supervisor, serves what they pooled.
+            supervisor_port = metrics_port(settings.host, settings.metrics_port, pooled_registry(directory))
     try:
-        yield
+        with supervisor_port:
+            yield
     finally:
         if created_directory is not None:
             shutil.rmtree(created_directory, ignore_errors=True)

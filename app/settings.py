@@ -76,6 +76,9 @@ class Settings:
     log_format: LogFormat = "json"
     access_log: bool = True
     metrics: bool = True
+    # None: /metrics on PORT with the API. A port: /metrics there alone, so that a NetworkPolicy can give it to
+    # Prometheus while the API's port stays open to the ingress (a policy sees ports, not paths).
+    metrics_port: int | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -119,6 +122,10 @@ class Settings:
         defaults = cls()
         environment = read("ENVIRONMENT", parse_name, defaults.environment)
         auth_disabled = read("AUTH_DISABLED", parse_bool, defaults.auth_disabled)
+        port = read("PORT", int_between(1, 65535), defaults.port)
+        metrics_port = read("METRICS_PORT", int_between(1, 65535), None)
+        if metrics_port == port:
+            raise SettingsError("METRICS_PORT", str(metrics_port), f"a port other than PORT ({port}), or unset")
         return cls(
             environment=environment,
             log_level=read("LOG_LEVEL", parse_log_level, defaults.log_level),
@@ -126,7 +133,8 @@ class Settings:
             access_log=read("ACCESS_LOG", parse_bool, defaults.access_log),
             metrics=read("METRICS", parse_bool, defaults.metrics),
             host=read("HOST", parse_host, defaults.host),
-            port=read("PORT", int_between(1, 65535), defaults.port),
+            port=port,
+            metrics_port=metrics_port,
             workers=read("WORKERS", int_between(1, 64), defaults.workers),
             database=read("DATABASE_URL", parse_database_url, defaults.database),
             database_connect_timeout=read(

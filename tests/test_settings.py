@@ -93,6 +93,8 @@ def test_empty_values_mean_the_default() -> None:
         ("FORWARDED_ALLOW_IPS", "10.0.0.1,,10.0.0.2", "IP addresses or networks"),
         ("FORWARDED_ALLOW_IPS", "*, 10.0.0.1", "IP addresses or networks"),
         ("IDEMPOTENCY_TTL", "0", "a whole number from 1 to 2592000"),
+        ("METRICS_PORT", "8000", "a port other than PORT (8000)"),
+        ("METRICS_PORT", "0", "a whole number from 1 to 65535"),
         ("ENVIRONMENT", "prod env!", "up to 64 letters"),
         ("DATABASE_CONNECT_TIMEOUT", "soon", "a number of seconds from 0 to 600"),
         ("DATABASE_CONNECT_TIMEOUT", "-1", "a number of seconds from 0 to 600"),

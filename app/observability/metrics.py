@@ -11,6 +11,8 @@ PROMETHEUS_MULTIPROC_DIR in the environment (app.main sets it before uvicorn sta
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from contextlib import contextmanager
 from typing import Any
 
 from litestar import Request, Response, get
@@ -24,6 +26,7 @@ from prometheus_client import (
     ProcessCollector,
     disable_created_metrics,
     generate_latest,
+    start_http_server,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -56,7 +59,7 @@ class RequestMetrics:
             # all. Registered here as well, this worker's metrics would be exported twice. Process and
             # Python collectors are left out: their numbers cannot be summed across processes.
             own_registry = None
-            MultiProcessCollector(self.registry, path=multiprocess_directory)
+            self.registry = pooled_registry(multiprocess_directory)
         self._requests = Counter("http_requests", "HTTP requests answered.", LABELS, registry=own_registry)
         self._latency = Histogram(
             "http_request_duration_seconds",
@@ -108,3 +111,23 @@ class RequestMetrics:
 def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
     metrics: RequestMetrics = request.app.state.metrics
     return Response(metrics.exposition(), media_type=EXPOSITION_MEDIA_TYPE)
+
+
+@contextmanager
+def metrics_port(host: str, port: int, registry: CollectorRegistry) -> Generator[None]:
+    """Serve `registry` on a port of its own (METRICS_PORT) while the block runs: prometheus_client's own
+    exposition server, on a thread, which answers every path with the metrics."""
+    server, thread = start_http_server(port, addr=host, registry=registry)
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def pooled_registry(multiprocess_directory: str) -> CollectorRegistry:
+    """What every worker wrote to `multiprocess_directory`, summed: for a port that the supervisor serves."""
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=multiprocess_directory)
+    return registry

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.service import Service, running_service
+from tests.metrics import labels, samples
+from tests.service import Service, free_port, running_service
 
 REQUIRED_KEYS = {"timestamp", "level", "logger", "event"}
 RFC_3339_UTC_MICROSECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
@@ -159,3 +161,37 @@ def test_a_given_metrics_directory_is_cleared_of_an_earlier_run_and_kept(tmp_pat
     assert "http_requests_total" in scrape.text
     assert directory.is_dir()
     assert not (directory / "counter_999.db").exists()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_with_a_metrics_port_the_metrics_are_served_there_and_not_beside_the_api(tmp_path: Path, workers: str) -> None:
+    metrics_port = free_port()
+    environment = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'items.db'}",
+        "WORKERS": workers,
+        "METRICS_PORT": str(metrics_port),
+    }
+    with running_service(environment, tmp_path / "service.log") as service:
+        for _ in range(10):
+            httpx.get(f"{service.url}/health", headers={"Connection": "close"})
+        beside_the_api = httpx.get(f"{service.url}/metrics")
+        scrape = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics")
+        assert service.stop() == 0
+    with pytest.raises(httpx.ConnectError):  # stopped with the service
+        httpx.get(f"http://127.0.0.1:{metrics_port}/metrics")
+
+    assert beside_the_api.status_code == 404
+    assert scrape.status_code == 200
+    counted = samples(scrape.text)[("http_requests_total", labels("GET", "/health", "200"))]
+    assert counted == 10  # every worker's requests, whichever process serves the port
+
+
+def test_without_metrics_the_metrics_port_stays_closed(tmp_path: Path) -> None:
+    metrics_port = free_port()
+    environment = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'items.db'}",
+        "METRICS": "false",
+        "METRICS_PORT": str(metrics_port),
+    }
+    with running_service(environment, tmp_path / "service.log"), pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{metrics_port}/metrics")

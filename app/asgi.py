@@ -21,10 +21,10 @@ from app.http.docs_page import DOCS_PATH, swagger_ui, swagger_ui_assets
 from app.http.observe import RequestObserver
 from app.http.options import CorrectOptionsAllow
 from app.http.problems import EXCEPTION_HANDLERS
+from app.items.backends import open_store
 from app.items.errors import MigrationBlocked, SchemaTooNew, StorageUnavailable
 from app.items.idempotency import KeysInFlight, expired_keys_purged
 from app.items.routes import item_routes
-from app.items.store import open_store
 from app.observability.logs import get_logger
 from app.observability.metrics import RequestMetrics, metrics_endpoint, metrics_port
 from app.settings import Settings

@@ -18,8 +18,8 @@ import uvicorn
 
 from app.asgi import create_app
 from app.http.observe import RequestObserver
+from app.items.backends import migrate_schema
 from app.items.errors import MigrationBlocked, SchemaTooNew, StorageUnavailable
-from app.items.store import migrate_schema
 from app.observability.logs import configure_logging, get_logger
 from app.observability.metrics import metrics_port, pooled_registry
 from app.settings import Settings, redact_url

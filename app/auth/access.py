@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
 import msgspec
 from litestar import Litestar
@@ -23,11 +23,6 @@ from litestar.openapi.spec import SecurityRequirement, SecurityScheme
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.errors import AuthenticationRequired, InsufficientScope, InvalidToken
-
-if TYPE_CHECKING:
-    # Not at run time: verifying tokens brings PyJWT, cryptography and httpx (about 12 MiB), which a service
-    # without an issuer never needs (app/auth/lifespan.py imports them when it does).
-    from app.auth.tokens import TokenVerifier
 
 ITEMS_READ = "items:read"
 ITEMS_WRITE = "items:write"
@@ -58,6 +53,14 @@ class AccessToken(msgspec.Struct, frozen=True):
     scopes: frozenset[str]
     client_id: str | None = None
     subject: str | None = None  # `sub`: the user, or for a client acting on its own behalf the client
+
+
+class Verifier(Protocol):
+    """What checks a token (app.auth.tokens.TokenVerifier): named here by what it does, not imported, since verifying
+    brings PyJWT, cryptography and httpx (about 12 MiB), which a service without an issuer never loads
+    (app/auth/lifespan.py imports them when it does)."""
+
+    async def verify(self, token: str) -> AccessToken: ...
 
 
 class Access(TypedDict):
@@ -91,7 +94,7 @@ def has_scope(required: str) -> Middleware:
 
     def around(app: ASGIApp) -> ASGIApp:  # Litestar passes the operation as `app=`
         async def checked(scope: Scope, receive: Receive, send: Send) -> None:
-            verifier: TokenVerifier = Litestar.from_scope(scope).state.token_verifier
+            verifier: Verifier = Litestar.from_scope(scope).state.token_verifier
             token = await verifier.verify(bearer_token(authorization_of(scope)))
             # Litestar's place for what authentication found (request.auth); the access line reads the client there.
             scope["auth"] = token

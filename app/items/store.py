@@ -1,4 +1,5 @@
-"""The storage interface of items, and the choice of backend from the database URL."""
+"""The storage interface of items, which each backend implements (app.items.sqlite, app.items.postgres); the choice
+of backend from the settings lives apart, in app.items.backends, so that neither imports the other's module."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from app.http.errors import ServiceError
 from app.items.errors import ItemNotFound
 from app.items.idempotency import KeyedCreate
 from app.items.models import Item, ItemPatch
-from app.settings import Settings
 
 
 class Versioned(NamedTuple):
@@ -105,27 +105,3 @@ def store_of(request: Request[Any, Any, Any]) -> ItemStore:
     """
     store: ItemStore = request.app.state.store
     return store
-
-
-async def open_store(settings: Settings) -> ItemStore:
-    """Connect to the configured database (retrying for a bounded time) and bring its schema up to date."""
-    if settings.database.kind == "postgresql":
-        from app.items.postgres import PostgresItemStore  # noqa: PLC0415 - only PostgreSQL deployments need asyncpg
-
-        return await PostgresItemStore.open(settings)
-    from app.items.sqlite import SQLiteItemStore  # noqa: PLC0415
-
-    return await SQLiteItemStore.open(settings)
-
-
-async def migrate_schema(settings: Settings) -> None:
-    """Bring the configured database's schema up to date and return (`python -m app migrate`)."""
-    if settings.database.kind == "postgresql":
-        from app.items.postgres import migrate  # noqa: PLC0415 - only PostgreSQL deployments need asyncpg
-
-        await migrate(settings)
-        return
-    from app.items.sqlite import SQLiteItemStore  # noqa: PLC0415
-
-    # SQLite migrates every file it opens, under its write lock.
-    await (await SQLiteItemStore.open(settings)).close()

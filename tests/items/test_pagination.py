@@ -9,8 +9,8 @@ import asyncpg
 import httpx
 import pytest
 
+from app.items.backends import open_store
 from app.items.postgres import SELECT_PAGE
-from app.items.store import open_store
 from app.settings import Settings
 from tests.conftest import Client
 

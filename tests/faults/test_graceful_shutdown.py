@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import sqlite_url
+from tests.metrics import samples
 from tests.service import running_service
 
 IN_FLIGHT = 8
@@ -18,10 +19,7 @@ SHUTDOWN_TIMEOUT_S = 10
 
 
 def in_flight(url: str) -> float:
-    for line in httpx.get(f"{url}/metrics").text.splitlines():
-        if line.startswith("http_requests_in_flight "):
-            return float(line.split()[1])
-    raise AssertionError("no http_requests_in_flight in /metrics")
+    return samples(httpx.get(f"{url}/metrics").text)[("http_requests_in_flight", frozenset())]
 
 
 def test_requests_in_flight_at_sigterm_complete_and_their_writes_are_kept(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from pathlib import Path, PurePath
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from app.http.docs_page import ASSETS_PATH
@@ -85,7 +86,7 @@ class LinkedURLs(HTMLParser):
         self.urls += [value for name, value in attrs if name in {"src", "href"} and value is not None]
 
 
-async def page_urls(client: Client) -> list[str]:
+async def page_urls(client: Client | httpx.AsyncClient) -> list[str]:
     page = await client.get("/schema")
     assert page.status_code == 200
     parser = LinkedURLs()
@@ -127,16 +128,16 @@ async def test_the_assets_stay_out_of_the_openapi_document(sqlite_client: Client
     assert not [path for path in document["paths"] if path.startswith("/schema")]
 
 
-async def test_asset_requests_are_logged_and_counted_under_their_route_template(
-    sqlite_client: Client, capsys: pytest.CaptureFixture[str]
-) -> None:
-    urls = await page_urls(sqlite_client)
-    for url in urls:
-        await sqlite_client.get(url)
-
-    scraped = samples((await sqlite_client.get("/metrics")).text)
+async def test_asset_requests_are_logged_and_counted_under_their_route_template(tmp_path: Path) -> None:
+    with running_service({"DATABASE_URL": sqlite_url(tmp_path)}, tmp_path / "log") as service:
+        async with httpx.AsyncClient(base_url=service.url) as client:
+            urls = await page_urls(client)
+            for url in urls:
+                await client.get(url)
+            scraped = samples((await client.get("/metrics")).text)
+        assert service.stop() == 0
 
     assert scraped["http_requests_total", labels("GET", ASSET_ROUTE, "200")] == len(urls)
-    access_lines = [line for line in capsys.readouterr().out.splitlines() if f" path={ASSETS_PATH}/" in line]
+    access_lines = [record for record in service.records() if str(record.get("path", "")).startswith(ASSETS_PATH)]
     assert len(access_lines) == len(urls)
-    assert all(f" route={ASSET_ROUTE} status=200" in line for line in access_lines), access_lines
+    assert all((line["route"], line["status"]) == (ASSET_ROUTE, 200) for line in access_lines), access_lines

@@ -76,23 +76,6 @@ def test_the_justfile_pins_its_images_by_digest() -> None:
     assert all(re.fullmatch(r"sha256:[0-9a-f]{64}", image["currentDigest"]) for image in images)
 
 
-def test_updates_arrive_weekly_in_a_few_grouped_pull_requests() -> None:
-    config = renovate()
-    groups = {rule["groupName"] for rule in config["packageRules"] if "groupName" in rule}
-
-    assert "schedule:weekly" in config["extends"]
-    assert groups == {"GitHub Actions", "Python dependencies", "uv", "Container images"}
-    assert config["lockFileMaintenance"]["enabled"] is True
-    assert config["pep621"]["rangeStrategy"] == "update-lockfile"
-
-
-def test_actions_and_images_stay_pinned_by_digest() -> None:
-    extends = renovate()["extends"]
-
-    assert "helpers:pinGitHubActionDigests" in extends
-    assert "docker:pinDigests" in extends
-
-
 def test_the_workflows_install_the_just_locked_in_uv_lock() -> None:
     versions = {step["with"]["just-version"] for step in template_steps_using("extractions/setup-just")}
 

@@ -144,28 +144,15 @@ def test_each_action_repository_is_pinned_to_one_commit_and_version_across_the_t
     assert {action: pin for action, pin in pins.items() if len(pin) > 1} == {}
 
 
-def test_codeql_analyses_the_python_code_on_push_pull_request_and_every_week() -> None:
-    definition = load(ROOT / "ci" / "codeql.yml")
-    on = triggers("codeql.yml")
-    init = step_using(job_steps("codeql.yml", "analyze"), "github/codeql-action/init")
+def test_codeql_scans_every_branch_ci_checks() -> None:
+    # A branch that CI checks but CodeQL does not scan would merge code nobody analysed.
+    codeql, ci = triggers("codeql.yml"), triggers("ci.yml")
+    analyze = job_steps("codeql.yml", "analyze")
 
-    assert set(on) == {"push", "pull_request", "schedule"}
-    assert on["push"]["branches"] == on["pull_request"]["branches"] == ["main", "develop"]
-    assert len(on["schedule"]) == 1
-    assert init["with"]["languages"] == "python"
-    assert init["with"]["build-mode"] == "none"
-    step_using(job_steps("codeql.yml", "analyze"), "github/codeql-action/analyze")  # exactly one, or it raises
-    assert definition["jobs"]["analyze"]["permissions"]["security-events"] == "write"
-
-
-def test_dependency_review_fails_a_pull_request_that_adds_a_high_severity_vulnerability() -> None:
-    definition = load(ROOT / "ci" / "dependency-review.yml")
-    review = step_using(job_steps("dependency-review.yml", "review"), "actions/dependency-review-action")
-
-    assert set(triggers("dependency-review.yml")) == {"pull_request"}
-    assert review["with"]["fail-on-severity"] == "high"
-    assert set(review["with"]["fail-on-scopes"].replace(" ", "").split(",")) == {"runtime", "development", "unknown"}
-    assert definition["jobs"]["review"]["permissions"] == {"contents": "read"}
+    for event in ("push", "pull_request"):
+        assert set(ci[event]["branches"]) <= set(codeql[event]["branches"]), event
+    step_using(analyze, "github/codeql-action/init")  # exactly one of each, or it raises
+    step_using(analyze, "github/codeql-action/analyze")
 
 
 def test_scorecard_publishes_its_results_and_uploads_them_to_code_scanning() -> None:
@@ -174,8 +161,7 @@ def test_scorecard_publishes_its_results_and_uploads_them_to_code_scanning() -> 
     scorecard = step_using(analysis_steps, "ossf/scorecard-action")
     upload = step_using(analysis_steps, "github/codeql-action/upload-sarif")
 
-    assert set(triggers("scorecard.yml")) == {"push", "schedule", "branch_protection_rule"}
-    assert scorecard["with"]["publish_results"] is True
+    # What Scorecard writes is what the upload reads, in the format code scanning takes.
     assert scorecard["with"]["results_format"] == "sarif"
     assert upload["with"]["sarif_file"] == scorecard["with"]["results_file"]
     assert definition["jobs"]["analysis"]["permissions"]["id-token"] == "write"

@@ -24,11 +24,10 @@ async def open_store(settings: Settings) -> ItemStore:
 async def migrate_schema(settings: Settings) -> None:
     """Bring the configured database's schema up to date and return (`python -m app migrate`)."""
     if settings.database.kind == "postgresql":
-        from app.items.postgres import migrate  # noqa: PLC0415 - only PostgreSQL deployments need asyncpg
+        from app.items.postgres import migrate as migrate_postgres  # noqa: PLC0415 - only PostgreSQL needs asyncpg
 
-        await migrate(settings)
+        await migrate_postgres(settings)
         return
-    from app.items.sqlite import SQLiteItemStore  # noqa: PLC0415
+    from app.items.sqlite import migrate  # noqa: PLC0415
 
-    # SQLite migrates every file it opens, under its write lock.
-    await (await SQLiteItemStore.open(settings)).close()
+    migrate(settings)  # one file on this machine: no wait worth a thread

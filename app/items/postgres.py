@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Generator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -15,63 +14,14 @@ from asyncpg.pool import PoolConnectionProxy
 from app.http.conditional import Precondition
 from app.items.errors import ItemNotFound, MigrationBlocked, SchemaTooNew, StorageBusy, StorageUnavailable
 from app.items.idempotency import TAKE_KEY_IF_EXPIRED, KeyedCreate
+from app.items.migrations import Migration, bundled
 from app.items.models import Item, ItemPatch, utc_now
 from app.items.retry import retry_until_available
 from app.items.store import FIRST_VERSION, ItemStore, Versioned, not_changed, statement_for
 from app.settings import Settings
 
-
-@dataclass(frozen=True)
-class Migration:
-    statement: str
-    # An expand-only migration (a new table, a nullable column: see ci/deploy/README.md) leaves a schema that
-    # releases knowing only the migrations before it still serve correctly, so they may start on it too.
-    expand_only: bool = False
-
-
-# Each entry upgrades the schema by one version; the schema_migrations table records how far a database is.
-MIGRATIONS = (
-    Migration("""
-    CREATE TABLE items (
-        id uuid PRIMARY KEY,
-        name text NOT NULL CHECK (char_length(name) BETWEEN 1 AND 200),
-        description text NOT NULL CHECK (char_length(description) <= 2000),
-        created_at timestamptz NOT NULL,
-        updated_at timestamptz NOT NULL
-    )
-    """),
-    # The item's ETag (app.http.conditional), raised by the database itself on every update: a release that
-    # predates the column (mid-rollout, or rolled back to) still changes the version of what it changes.
-    Migration(
-        """
-        ALTER TABLE items ADD COLUMN version bigint NOT NULL DEFAULT 1;
-        CREATE OR REPLACE FUNCTION items_next_version() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            NEW.version := OLD.version + 1;
-            RETURN NEW;
-        END
-        $$;
-        CREATE TRIGGER items_version BEFORE UPDATE ON items FOR EACH ROW EXECUTE FUNCTION items_next_version();
-        """,
-        expand_only=True,
-    ),
-    # Creates under an Idempotency-Key (app.items.idempotency).
-    Migration(
-        """
-        CREATE TABLE idempotency_keys (
-            scope text NOT NULL,
-            key text NOT NULL,
-            fingerprint bytea NOT NULL,
-            item_id uuid NOT NULL,
-            created_at timestamptz NOT NULL,
-            expires_at timestamptz NOT NULL,
-            PRIMARY KEY (scope, key)
-        );
-        CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
-        """,
-        expand_only=True,
-    ),
-)
+# The files of app/items/migrations/postgresql/; the table schema_migrations records how far a database is.
+MIGRATIONS = bundled("postgresql")
 # Any fixed number: replicas starting together take this lock so each migration runs once.
 MIGRATION_LOCK = 0x17E45
 COLUMNS = "id, name, description, created_at, updated_at"
@@ -258,7 +208,9 @@ def _unavailable_on_failure() -> Generator[None]:
         raise StorageUnavailable from exc
 
 
-async def _migrate(connection: asyncpg.Connection, settings: Settings) -> None:
+async def _migrate(
+    connection: asyncpg.Connection, settings: Settings, migrations: tuple[Migration, ...] = MIGRATIONS
+) -> None:
     try:
         async with connection.transaction():
             # For this transaction only, and for the advisory lock too: a lock held elsewhere (another release's
@@ -268,7 +220,7 @@ async def _migrate(connection: asyncpg.Connection, settings: Settings) -> None:
                 f"SET LOCAL statement_timeout = {round(settings.migration_statement_timeout * 1000)}"
             )
             await connection.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
-            await _apply_pending(connection)
+            await _apply_pending(connection, migrations)
     except asyncpg.exceptions.LockNotAvailableError:
         raise MigrationBlocked(
             f"a lock was held elsewhere for longer than {settings.migration_lock_timeout:g} s"
@@ -277,7 +229,7 @@ async def _migrate(connection: asyncpg.Connection, settings: Settings) -> None:
         raise MigrationBlocked(f"a statement ran for longer than {settings.migration_statement_timeout:g} s") from None
 
 
-async def _apply_pending(connection: asyncpg.Connection) -> None:
+async def _apply_pending(connection: asyncpg.Connection, migrations: tuple[Migration, ...]) -> None:
     await connection.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
         "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
@@ -286,17 +238,18 @@ async def _apply_pending(connection: asyncpg.Connection) -> None:
     await connection.execute(
         "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS expand_only boolean NOT NULL DEFAULT false"
     )
-    version = await _current_version(connection)
-    for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-        await connection.execute(migration.statement)
+    version = await _current_version(connection, len(migrations))
+    for migration in migrations[version:]:
+        await connection.execute(migration.script)  # several statements at once: the simple query protocol
         await connection.execute(
-            "INSERT INTO schema_migrations (version, expand_only) VALUES ($1, $2)", number, migration.expand_only
+            "INSERT INTO schema_migrations (version, expand_only) VALUES ($1, $2)",
+            migration.number,
+            migration.expand_only,
         )
 
 
-async def _current_version(connection: asyncpg.Connection) -> int:
+async def _current_version(connection: asyncpg.Connection, known: int) -> int:
     """How far the schema is migrated; `SchemaTooNew` if a newer release changed it in a way this one cannot serve."""
-    known = len(MIGRATIONS)
     version: int = await connection.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
     breaking: int = await connection.fetchval(
         "SELECT count(*) FROM schema_migrations WHERE version > $1 AND NOT expand_only", known
@@ -309,7 +262,7 @@ async def _current_version(connection: asyncpg.Connection) -> int:
 async def _check_schema(connection: asyncpg.Connection) -> None:
     """With DATABASE_MIGRATE=false: serve only a schema migrated this far (by `python -m app migrate`), else wait."""
     try:
-        version = await _current_version(connection)
+        version = await _current_version(connection, len(MIGRATIONS))
     except asyncpg.exceptions.UndefinedTableError:
         version = 0
     if version < len(MIGRATIONS):
@@ -320,14 +273,14 @@ async def _check_schema(connection: asyncpg.Connection) -> None:
         )
 
 
-async def migrate(settings: Settings) -> None:
+async def migrate(settings: Settings, migrations: tuple[Migration, ...] = MIGRATIONS) -> None:
     """Apply pending migrations and return, serving nothing (`python -m app migrate`)."""
 
     async def attempt() -> None:
         with _unavailable_on_failure():
             connection = await asyncpg.connect(settings.database.url, timeout=CONNECT_TIMEOUT_S)
             try:
-                await _migrate(connection, settings)
+                await _migrate(connection, settings, migrations)
             finally:
                 await connection.close()
 

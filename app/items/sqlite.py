@@ -35,6 +35,7 @@ import msgspec
 from app.http.conditional import Precondition
 from app.items.errors import ItemNotFound, SchemaTooNew, StorageUnavailable
 from app.items.idempotency import TAKE_KEY_IF_EXPIRED, KeyedCreate
+from app.items.migrations import Migration, bundled, statements_of
 from app.items.models import Item, ItemPatch, utc_now
 from app.items.retry import retry_until_available
 from app.items.store import FIRST_VERSION, ItemStore, Versioned, not_changed, statement_for
@@ -42,34 +43,8 @@ from app.settings import Settings
 
 T = TypeVar("T")
 
-# Each entry upgrades the schema by one version; PRAGMA user_version records how far a file is.
-MIGRATIONS = (
-    """
-    CREATE TABLE items (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
-        description TEXT NOT NULL CHECK (length(description) <= 2000),
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    ) WITHOUT ROWID
-    """,
-    # Raised by every update: the item's ETag (app.http.conditional).
-    "ALTER TABLE items ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
-    # Creates under an Idempotency-Key (app.items.idempotency). Times as ISO 8601 text with microseconds always,
-    # which sorts as the times do.
-    """
-    CREATE TABLE idempotency_keys (
-        scope TEXT NOT NULL,
-        key TEXT NOT NULL,
-        fingerprint BLOB NOT NULL,
-        item_id TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        expires_at TEXT NOT NULL,
-        PRIMARY KEY (scope, key)
-    ) WITHOUT ROWID
-    """,
-    "CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at)",
-)
+# The files of app/items/migrations/sqlite/; PRAGMA user_version records how far a file is migrated.
+MIGRATIONS = bundled("sqlite")
 COLUMNS = "id, name, description, created_at, updated_at"
 # Built once: the statements of every request, as the connection's statement cache keys them.
 INSERT_ITEM = f"INSERT INTO items ({COLUMNS}, version) VALUES (?, ?, ?, ?, ?, ?)"
@@ -294,16 +269,28 @@ def _connect(path: str, lock_timeout_ms: int) -> tuple[sqlite3.Connection, sqlit
     return writer, reader
 
 
-def _migrate(connection: sqlite3.Connection) -> None:
+def _migrate(connection: sqlite3.Connection, migrations: tuple[Migration, ...] = MIGRATIONS) -> None:
     # IMMEDIATE takes the write lock first, so two workers starting at once apply each step once.
     with connection:  # commits at the end, rolls back on any error
         connection.execute("BEGIN IMMEDIATE")
         (version,) = connection.execute("PRAGMA user_version").fetchone()
-        if version > len(MIGRATIONS):
-            raise SchemaTooNew(version, len(MIGRATIONS))
-        for number, statement in enumerate(MIGRATIONS[version:], start=version + 1):
-            connection.execute(statement)
-            connection.execute(f"PRAGMA user_version = {number}")
+        if version > len(migrations):
+            raise SchemaTooNew(version, len(migrations))
+        for migration in migrations[version:]:
+            for statement in statements_of(migration):
+                connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {migration.number}")
+
+
+def migrate(settings: Settings, migrations: tuple[Migration, ...] = MIGRATIONS) -> None:
+    """Apply pending migrations to the configured file and return (`python -m app migrate`)."""
+    Path(settings.database.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(settings.database.sqlite_path, isolation_level=None)
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {round(settings.database_lock_timeout * 1000)}")
+        _migrate(connection, migrations)
+    finally:
+        connection.close()
 
 
 def _commit(connection: sqlite3.Connection, group: list[_Write]) -> list[list[Row] | Exception]:

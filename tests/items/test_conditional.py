@@ -240,7 +240,7 @@ async def test_on_postgresql_items_stored_before_versions_existed_get_the_first_
     try:
         # The schema as the release before versions left it: migration 1, recorded, with an item in it.
         async with connection.transaction():
-            await connection.execute(POSTGRES_MIGRATIONS[0].statement)
+            await connection.execute(POSTGRES_MIGRATIONS[0].script)
             await connection.execute(
                 "CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL "
                 "DEFAULT now(), expand_only boolean NOT NULL DEFAULT false)"

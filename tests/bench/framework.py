@@ -5,21 +5,29 @@ parameters, Litestar's own request and response classes), items in a dict, no lo
 no middleware. What the framework costs before the service adds anything: `just bench` runs it
 beside the service and the raw baseline, so a gap between the service and the baseline can be split
 into the framework's share and the service's. Run it alone with `uvicorn tests.bench.framework:app`.
+
+`logged` is the same app writing one JSON line per request through Litestar's StructlogPlugin, as the service writes
+its access line: the reference the floors are set against (`uvicorn tests.bench.framework:logged`).
 """
 
 from __future__ import annotations
 
 import itertools
 import operator
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
+import structlog
 from litestar import Litestar, Response, get, post
 from litestar.exceptions import NotFoundException
+from litestar.logging.config import StructLoggingConfig
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+from litestar.plugins.structlog import StructlogConfig, StructlogPlugin
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 Number = int | float
 
@@ -114,4 +122,52 @@ async def list_items(limit: FromQuery[int] = 50) -> list[Item]:
     return list(itertools.islice(items.values(), limit))
 
 
-app = Litestar([health, calculate, create_item, read_item, list_items], logging_config=None, openapi_config=None)
+ROUTES = [health, calculate, create_item, read_item, list_items]
+app = Litestar(ROUTES, logging_config=None, openapi_config=None)
+
+
+access_logger = structlog.get_logger("access")
+
+
+class AccessLine:
+    """One JSON line per request, after its response, as the service writes one: the small middleware Litestar's
+    logging docs pair with the StructlogPlugin once its own request/response logging middleware is off."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            access_logger.info(
+                "request", method=scope["method"], path=scope["path"], status=status, duration_ms=duration_ms
+            )
+
+
+# The same endpoints logging as the service does: the reference the floors compare with (tests/bench/README.md).
+logged = Litestar(
+    ROUTES,
+    plugins=[
+        StructlogPlugin(
+            StructlogConfig(
+                structlog_logging_config=StructLoggingConfig(pretty_print_tty=False), enable_middleware_logging=False
+            )
+        )
+    ],
+    middleware=[AccessLine],
+    openapi_config=None,
+)

@@ -238,7 +238,7 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
     targets = [
         Target("baseline", [*uvicorn, "--log-level", "warning", "tests.bench.baseline:app"], {}),
         Target("litestar", [*uvicorn, "--log-level", "warning", "tests.bench.framework:app"], {}),
-        Target("structlog", [*uvicorn, "--log-level", "warning", "tests.bench.framework:logged"], {}),
+        Target("structlog", [*uvicorn, "--log-level", "warning", "--factory", "tests.bench.framework:logged"], {}),
         Target("sqlite", service, {**production, "DATABASE_URL": f"sqlite:///{workdir / 'items.db'}"}),
         # What the access line costs: the one difference from "sqlite" (judged by no floor).
         Target(

@@ -7,7 +7,7 @@ beside the service and the raw baseline, so a gap between the service and the ba
 into the framework's share and the service's. Run it alone with `uvicorn tests.bench.framework:app`.
 
 `logged` is the same app writing one JSON line per request through Litestar's StructlogPlugin, as the service writes
-its access line: the reference the floors are set against (`uvicorn tests.bench.framework:logged`).
+its access line: the reference the floors are set against (`uvicorn --factory tests.bench.framework:logged`).
 """
 
 from __future__ import annotations
@@ -158,16 +158,13 @@ class AccessLine:
             )
 
 
-# The same endpoints logging as the service does: the reference the floors compare with (tests/bench/README.md).
-logged = Litestar(
-    ROUTES,
-    plugins=[
-        StructlogPlugin(
-            StructlogConfig(
-                structlog_logging_config=StructLoggingConfig(pretty_print_tty=False), enable_middleware_logging=False
-            )
+def logged() -> Litestar:
+    """The same endpoints logging as the service does: the reference the floors compare with (tests/bench/README.md).
+    A factory (`uvicorn --factory`): the plugin configures structlog for the whole process as the app is made, which
+    importing this module must not do."""
+    plugin = StructlogPlugin(
+        StructlogConfig(
+            structlog_logging_config=StructLoggingConfig(pretty_print_tty=False), enable_middleware_logging=False
         )
-    ],
-    middleware=[AccessLine],
-    openapi_config=None,
-)
+    )
+    return Litestar(ROUTES, plugins=[plugin], middleware=[AccessLine], openapi_config=None)

@@ -58,7 +58,8 @@ async def test_the_logged_reference_answers_like_the_service_and_writes_one_json
     # In a process of its own: its StructlogPlugin configures structlog for the whole process it runs in.
     port = free_port()
     log = tmp_path / "logged.log"
-    command = [sys.executable, "-m", "uvicorn", "--port", str(port), "--no-access-log", "tests.bench.framework:logged"]
+    command = [sys.executable, "-m", "uvicorn", "--port", str(port), "--no-access-log", "--factory"]
+    command.append("tests.bench.framework:logged")
     with log.open("wb") as output:
         process = await asyncio.create_subprocess_exec(*command, stdout=output, stderr=asyncio.subprocess.STDOUT)
     try:

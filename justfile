@@ -80,10 +80,10 @@ lint:
 typecheck:
     @{{run}} pyright
 
-# Run the tests with branch coverage of app/ (100% required); arguments go to pytest
+# Run the tests with branch coverage of app/ (100% required), in 4 processes; arguments go to pytest (-n 0: one)
 test *pytest_args: browser
     {{run}} coverage erase
-    {{run}} coverage run -m pytest {{pytest_args}}
+    {{run}} coverage run -m pytest --numprocesses 4 --dist worksteal {{pytest_args}}
     {{run}} coverage combine --quiet
     {{run}} coverage xml --quiet --fail-under=0
     {{run}} coverage report

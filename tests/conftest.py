@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -44,14 +47,40 @@ def issuer(signing_keys: list[SigningKey]) -> Iterator[Issuer]:
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """A PostgreSQL server for the session: TEST_DATABASE_URL's, or else a throw-away one started here."""
+def postgres_server(worker_id: str) -> Iterator[str]:
+    """A PostgreSQL database for the session: one on TEST_DATABASE_URL's server, or else on a throw-away one.
+
+    Each pytest-xdist worker ("gw0", "gw1"...) has a database of its own, since every test empties its database.
+    """
     external = os.environ.get("TEST_DATABASE_URL", "")
-    if external:
+    if not external:
+        with throwaway_postgres() as url:
+            yield url
+        return
+    if worker_id == "master":  # not distributed: the database named, as it is
         yield external
         return
-    with throwaway_postgres() as url:
+    with database_of_its_own(external, f"items_test_{worker_id}") as url:
         yield url
+
+
+@contextmanager
+def database_of_its_own(server_url: str, name: str) -> Generator[str]:
+    """A new database `name` on the server of `server_url` (made afresh, dropped afterwards), as a URL."""
+
+    async def administer(*statements: str) -> None:
+        connection = await asyncpg.connect(server_url)
+        try:
+            for statement in statements:
+                await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(administer(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'))
+    try:
+        yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+    finally:
+        asyncio.run(administer(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

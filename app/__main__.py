@@ -16,7 +16,7 @@ except SettingsError as error:
         "invalid configuration", variable=error.variable, value=error.value, allowed=error.allowed, message=str(error)
     )
     sys.exit(2)
-configure_logging(settings.log_level, settings.log_format)
+configure_logging(settings.log_level, settings.log_format, trace_ids=settings.traces_endpoint is not None)
 
 from app.main import main  # noqa: E402 - deliberately after logging is in place
 

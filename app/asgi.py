@@ -10,6 +10,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components
+from litestar.types import ASGIApp
 
 from app import __version__
 from app.auth.access import BEARER_SCHEME, BEARER_SCHEME_NAME, AccessRules
@@ -27,6 +28,7 @@ from app.items.idempotency import KeysInFlight, expired_keys_purged
 from app.items.routes import item_routes
 from app.observability.logs import get_logger
 from app.observability.metrics import RequestMetrics, metrics_endpoint, metrics_port
+from app.observability.tracing import ServerSpans, Tracing
 from app.settings import Settings
 
 MAX_BODY_BYTES = 64 * 1024
@@ -41,15 +43,21 @@ def own_metrics_port(settings: Settings, metrics: RequestMetrics | None) -> Abst
     return metrics_port(settings.host, settings.metrics_port, metrics.registry)
 
 
-def create_app(settings: Settings) -> RequestObserver:
+def create_app(settings: Settings) -> ASGIApp:
     """Build the service for `settings`; the database is opened when the app starts, not here."""
     metrics = RequestMetrics(settings.metrics_multiprocess_dir) if settings.metrics else None
     access = AccessRules(tokens_checked=settings.auth is not None)
+    tracing = None if settings.traces_endpoint is None else Tracing(settings)
 
     @asynccontextmanager
     async def item_store(app: Litestar) -> AsyncGenerator[None]:
         try:
-            app.state.store = await open_store(settings)
+            store = await open_store(settings)
+            if tracing is not None:
+                from app.items.traced import TracedStore  # noqa: PLC0415 - only where tracing is on
+
+                store = TracedStore(store, tracing.tracer, settings.database)
+            app.state.store = store
         except StorageUnavailable as exc:
             logger.critical(
                 "database unavailable at start-up, giving up",
@@ -90,8 +98,9 @@ def create_app(settings: Settings) -> RequestObserver:
             swagger_ui_assets(),
             *([metrics_endpoint] if metrics and settings.metrics_port is None else []),
         ],
-        # The verifier first: what it loads (PyJWT, cryptography, httpx) is then frozen with the rest at start-up.
-        lifespan=[token_verifier(settings.auth), item_store],
+        # Tracing first, so that it is up before the store opens and exports last. The verifier before the store:
+        # what it loads (PyJWT, cryptography, httpx) is then frozen with the rest at start-up.
+        lifespan=[*([tracing.lifespan] if tracing else []), token_verifier(settings.auth), item_store],
         state=State(
             {
                 "metrics": metrics,
@@ -117,4 +126,8 @@ def create_app(settings: Settings) -> RequestObserver:
         logging_config=None,
         debug=False,
     )
-    return RequestObserver(CorrectOptionsAllow(litestar), access_log=settings.access_log, metrics=metrics)
+    observed = RequestObserver(
+        CorrectOptionsAllow(litestar), access_log=settings.access_log, metrics=metrics, caller_trace_ids=not tracing
+    )
+    # Outside the observer: the server span covers everything a request logs, its access line included.
+    return observed if tracing is None else ServerSpans(observed, tracing)

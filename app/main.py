@@ -15,9 +15,9 @@ from types import FrameType
 
 import structlog
 import uvicorn
+from litestar.types import ASGIApp
 
 from app.asgi import create_app
-from app.http.observe import RequestObserver
 from app.items.backends import migrate_schema
 from app.items.errors import MigrationBlocked, SchemaTooNew, StorageUnavailable
 from app.observability.logs import configure_logging, get_logger
@@ -27,14 +27,14 @@ from app.settings import Settings, redact_url
 logger = get_logger("app.main")
 
 
-def serve() -> RequestObserver:
+def serve() -> ASGIApp:
     """The factory uvicorn calls in the process that serves: settings were validated by `python -m app` already."""
     settings = Settings.from_environ(os.environ)
     if not structlog.is_configured():
         # Workers and the reloader's server are processes of their own, started afresh (multiprocessing's
         # spawn, which skips a package's __main__): nothing of `python -m app` ran there. With one worker
         # uvicorn calls this in the process of `python -m app`, whose logging is configured already.
-        configure_logging(settings.log_level, settings.log_format)
+        configure_logging(settings.log_level, settings.log_format, trace_ids=settings.traces_endpoint is not None)
     return create_app(settings)
 
 
@@ -64,6 +64,8 @@ def main(settings: Settings, argv: Sequence[str] | None = None) -> int:
         workers=settings.workers,
         database=settings.database.redacted,
         **authentication_fields(settings),
+        # The SDK's other variables (OTEL_EXPORTER_OTLP_HEADERS: credentials) are never logged.
+        tracing="off" if settings.traces_endpoint is None else f"on: OTLP to {redact_url(settings.traces_endpoint)}",
     )
     with metrics_shared_across_workers(settings):
         uvicorn.run(

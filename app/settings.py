@@ -18,6 +18,18 @@ LOG_FORMATS: tuple[LogFormat, ...] = ("json", "console")
 DEFAULT_DATABASE_URL = "sqlite:///data/items.db"
 MAX_NAME_LENGTH = 64
 MAX_AUDIENCE_LENGTH = 256
+# OpenTelemetry's variables, with the values of them this service honours (the SDK exports OTLP over HTTP/protobuf).
+TRACES_EXPORTERS = ("otlp", "none")
+OTLP_PROTOCOLS = ("http/protobuf",)
+TRACES_SAMPLERS = (
+    "always_on",
+    "always_off",
+    "traceidratio",
+    "parentbased_always_on",
+    "parentbased_always_off",
+    "parentbased_traceidratio",
+)
+DEFAULT_OTLP_ENDPOINT = "http://localhost:4318"
 # Plain http would let anyone on the path swap the keys: only a process on this machine may be asked that way.
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 PRODUCTION_NAMES = frozenset({"production", "prod"})
@@ -110,6 +122,9 @@ class Settings:
     idempotency_ttl: int = 86400
     auth: AuthSettings | None = None  # None: every client may call every operation, as the old demo allowed
     auth_disabled: bool = False
+    # Where spans go (OTLP over HTTP/protobuf), read from OpenTelemetry's own variables; None: tracing is off, and
+    # not one line of the SDK runs. The SDK reads the rest of them (headers, sampler, resource, timeouts) itself.
+    traces_endpoint: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -161,6 +176,7 @@ class Settings:
             idempotency_ttl=read("IDEMPOTENCY_TTL", int_between(1, 30 * 86400), defaults.idempotency_ttl),
             auth=read_auth(read, environment=environment, disabled=auth_disabled),
             auth_disabled=auth_disabled,
+            traces_endpoint=read_traces_endpoint(read),
         )
 
 
@@ -197,6 +213,45 @@ def read_auth(read: Reader[Any], *, environment: str, disabled: bool) -> AuthSet
         # At least a second: below that, tokens naming forged keys could make every replica hammer the provider.
         keys_min_interval=read("AUTH_JWKS_MIN_INTERVAL", float_between(1, 3600), defaults.keys_min_interval),
     )
+
+
+def read_traces_endpoint(read: Reader[Any]) -> str | None:
+    """Where the OpenTelemetry SDK will send spans, or None for no tracing, as its specification switches it: on
+    with either OTLP endpoint or OTEL_TRACES_EXPORTER=otlp (then to the default, localhost:4318), off with
+    OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none. What this service cannot honour is refused here rather
+    than ignored by the SDK with a warning: another exporter, another protocol, an unknown sampler."""
+    disabled: bool = read("OTEL_SDK_DISABLED", parse_bool, False)  # noqa: FBT003 - a Reader takes it so
+    exporter: str | None = read("OTEL_TRACES_EXPORTER", one_of_lower(TRACES_EXPORTERS), None)
+    read("OTEL_EXPORTER_OTLP_PROTOCOL", one_of_lower(OTLP_PROTOCOLS), None)
+    read("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", one_of_lower(OTLP_PROTOCOLS), None)
+    read("OTEL_TRACES_SAMPLER", one_of_lower(TRACES_SAMPLERS), None)
+    read("OTEL_TRACES_SAMPLER_ARG", float_between(0, 1, unit="a probability"), None)
+    base: str | None = read("OTEL_EXPORTER_OTLP_ENDPOINT", parse_collector_url, None)
+    traces: str | None = read("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", parse_collector_url, None)
+    if disabled or exporter == "none" or (exporter is None and base is None and traces is None):
+        return None
+    # The specification's rule: the signal's own endpoint is used as it is; the base gets the signal's path.
+    if traces is not None:
+        return traces
+    return (base or DEFAULT_OTLP_ENDPOINT).rstrip("/") + "/v1/traces"
+
+
+def parse_collector_url(variable: str, raw: str) -> str:
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = urlsplit("")
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return raw
+    raise SettingsError(variable, redact_url(raw), "an http or https URL of an OTLP/HTTP receiver")
+
+
+def one_of_lower(allowed: tuple[str, ...]) -> Callable[[str, str], str]:
+    def parse(variable: str, raw: str) -> str:
+        return _one_of(variable, raw.lower(), allowed, shown=raw)
+
+    return parse
 
 
 def is_production(environment: str) -> bool:
@@ -303,7 +358,7 @@ def int_between(low: int, high: int) -> Callable[[str, str], int]:
     return parse
 
 
-def float_between(low: float, high: float) -> Callable[[str, str], float]:
+def float_between(low: float, high: float, unit: str = "a number of seconds") -> Callable[[str, str], float]:
     def parse(variable: str, raw: str) -> float:
         try:
             value = float(raw)
@@ -311,7 +366,7 @@ def float_between(low: float, high: float) -> Callable[[str, str], float]:
             value = float("nan")
         if low <= value <= high:
             return value
-        raise SettingsError(variable, raw, f"a number of seconds from {low:g} to {high:g}")
+        raise SettingsError(variable, raw, f"{unit} from {low:g} to {high:g}")
 
     return parse
 

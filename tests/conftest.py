@@ -12,14 +12,14 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
+from litestar.types import ASGIApp
 
 from app.asgi import create_app
-from app.http.observe import RequestObserver
 from app.settings import Settings
 from tests.auth.issuer import Issuer, SigningKey, ec_key, ed25519_key, rsa_key, running_issuer
 from tests.postgres import throwaway_postgres
 
-Client = AsyncTestClient[RequestObserver]
+Client = AsyncTestClient[ASGIApp]
 
 
 def sqlite_url(tmp_path: Path) -> str:

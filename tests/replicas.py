@@ -15,8 +15,10 @@ configuration of ci/deploy/nginx/, and Prometheus from Debian scraping both. Und
    the keys, the late commits were stored twice);
 3. observability: both targets are up in Prometheus, and the requests it counts across the replicas match
    the requests nginx logged, within one scrape interval's traffic;
-4. correlation: a W3C traceparent sent through nginx comes back as `trace_id` on the request's log records, and
-   the access line names the client's address, not nginx's (FORWARDED_ALLOW_IPS trusts nginx alone);
+4. correlation: a W3C traceparent sent through nginx comes back as `trace_id` on the request's log records; the
+   replica's server span and its database span reach an OTLP receiver on loopback in the caller's trace, and the
+   access line carries the server span's id; the access line names the client's address, not nginx's
+   (FORWARDED_ALLOW_IPS trusts nginx alone);
 5. access: through nginx, a request without a token is refused (401), one without the scope too (403), and
    one with it is served;
 6. metrics stay inside: no spelling of the metrics path (/metrics/, //metrics, /metrics?x, %-escaped) passes
@@ -58,6 +60,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt, wait_random_exponential
 
 from tests.auth.issuer import AUDIENCE, Issuer, rsa_key, running_issuer
+from tests.otlp import Receiver, running_receiver
 from tests.postgres import throwaway_postgres
 from tests.service import Service, free_port, launch, wait_until_live
 
@@ -199,9 +202,10 @@ class Result:
 
 
 class Replica:
-    def __init__(self, name: str, database_url: str, workdir: Path, issuer: Issuer) -> None:
+    def __init__(self, name: str, database_url: str, workdir: Path, issuer: Issuer, traces: Receiver) -> None:
         self.name = name
         self.issuer = issuer
+        self.traces = traces
         self.port = free_port()
         self.database_url = database_url
         self.workdir = workdir
@@ -225,6 +229,11 @@ class Replica:
             "FORWARDED_ALLOW_IPS": "127.0.0.1",
             "DATABASE_POOL_SIZE": str(POOL_SIZE),
             "DATABASE_POOL_TIMEOUT": str(POOL_TIMEOUT_S),
+            # Traces to an OTLP receiver on loopback, only of the requests whose caller sampled them, as a fleet
+            # behind an edge that decides does: the load sends no traceparent, the correlation scenario does.
+            "OTEL_EXPORTER_OTLP_ENDPOINT": self.traces.url,
+            "OTEL_TRACES_SAMPLER": "parentbased_always_off",
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
         }
         log_path = self.workdir / f"{self.name}.{len(self.log_paths) + 1}.log"  # one file per run
         self.log_paths.append(log_path)
@@ -462,10 +471,10 @@ def observability(replicas: list[Replica], nginx: Nginx, prometheus: Prometheus,
     return result
 
 
-def correlation(replicas: list[Replica], nginx: Nginx, token: str) -> Result:
-    trace_id = secrets.token_hex(16)
+def correlation(replicas: list[Replica], nginx: Nginx, token: str, traces: Receiver) -> Result:
+    trace_id, caller_span_id = secrets.token_hex(16), secrets.token_hex(8)
     started = time.perf_counter()
-    headers = {"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01", "Authorization": f"Bearer {token}"}
+    headers = {"traceparent": f"00-{trace_id}-{caller_span_id}-01", "Authorization": f"Bearer {token}"}
     # From an address of its own, which the replica must log as the client's, not nginx's 127.0.0.1.
     transport = httpx.HTTPTransport(local_address=CORRELATED_CLIENT)
     with httpx.Client(transport=transport) as client:
@@ -474,6 +483,12 @@ def correlation(replicas: list[Replica], nginx: Nginx, token: str) -> Result:
     outcomes = [Outcome("POST", response.status_code, time.perf_counter() - started)]
     malformed = httpx.get(f"{nginx.url}/health", headers={"traceparent": "00-not-a-trace"})
     outcomes.append(Outcome("GET", malformed.status_code, 0.0))
+    try:
+        spans = traces.wait_for(lambda spans: any(s.name == "INSERT items" and s.trace_id == trace_id for s in spans))
+    except AssertionError:
+        spans = []
+    in_trace = {span.kind: span for span in spans if span.trace_id == trace_id}
+    server, statement = in_trace.get("SPAN_KIND_SERVER"), in_trace.get("SPAN_KIND_CLIENT")
     request_id = response.headers["x-request-id"]
     records = [record for replica in replicas for record in replica.records()]
     of_request = [record for record in records if record.get("request_id") == request_id]
@@ -483,7 +498,27 @@ def correlation(replicas: list[Replica], nginx: Nginx, token: str) -> Result:
     promises = [
         (f"the request was logged by a replica ({len(of_request)} records)", bool(of_request)),
         ("every record of the request carries its trace_id", all(r.get("trace_id") == trace_id for r in of_request)),
-        ("a malformed traceparent is ignored", bool(malformed_lines) and "trace_id" not in malformed_lines[0]),
+        (
+            "the replica's server span is in the caller's trace, a child of the caller's span",
+            server is not None and server.parent_span_id == caller_span_id and server.name == "POST /api/v1/items",
+        ),
+        (
+            "its INSERT is a child span of it, on PostgreSQL",
+            server is not None
+            and statement is not None
+            and statement.parent_span_id == server.span_id
+            and statement.attributes.get("db.system.name") == "postgresql",
+        ),
+        (
+            "the access line carries the server span's span_id",
+            server is not None and bool(access_lines) and access_lines[0].get("span_id") == server.span_id,
+        ),
+        (
+            "a malformed traceparent starts a trace of its own (unsampled here: logged, not exported)",
+            bool(malformed_lines)
+            and len(str(malformed_lines[0].get("trace_id"))) == len(trace_id)
+            and malformed_lines[0].get("trace_id") not in {span.trace_id for span in traces.spans},
+        ),
         (f"the access line names the client ({logged_client}), not nginx", logged_client == CORRELATED_CLIENT),
     ]
     return Result("correlation", outcomes, promises)
@@ -636,8 +671,9 @@ def main() -> int:
     with ExitStack() as stack:
         database_url = stack.enter_context(throwaway_postgres())
         issuer = stack.enter_context(running_issuer(rsa_key("replicas-1")))
+        traces = stack.enter_context(running_receiver())
         token = issuer.token(*ALL_SCOPES)
-        replicas = [Replica(name, database_url, workdir, issuer) for name in ("replica-1", "replica-2")]
+        replicas = [Replica(name, database_url, workdir, issuer, traces) for name in ("replica-1", "replica-2")]
         for replica in replicas:
             stack.callback(replica.kill)
             replica.start()
@@ -651,7 +687,7 @@ def main() -> int:
         results.append(rolling_restart(replicas, nginx, token))
         results.append(crash(replicas, nginx, token, database_url))
         results.append(observability(replicas, nginx, prometheus, token))
-        results.append(correlation(replicas, nginx, token))
+        results.append(correlation(replicas, nginx, token, traces))
         results.append(access(nginx, issuer))
         results.append(metrics_stay_inside(replicas, nginx))
         results.append(busy_pool(replicas, token, database_url))

@@ -21,6 +21,7 @@ from app.auth.access import caller_of
 from app.http.problems import PROBLEM_MEDIA_TYPE, Problem, problem
 from app.observability.logs import get_logger
 from app.observability.metrics import RequestMetrics
+from app.observability.tracing import caller_trace_id
 
 REQUEST_ID_HEADER = b"x-request-id"
 MAX_HEADER_BYTES = 32 * 1024
@@ -28,8 +29,6 @@ HEADERS_TOO_LARGE = problem(
     HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, f"The request's headers exceed {MAX_HEADER_BYTES // 1024} KiB."
 )
 VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
-# W3C Trace Context: version-trace_id-parent_id-flags, lower-case hex; later versions may append fields.
-TRACEPARENT = re.compile(rb"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?")
 
 
 def request_id_from(incoming: bytes | None) -> str:
@@ -39,17 +38,6 @@ def request_id_from(incoming: bytes | None) -> str:
     # Unique, not secret: Python's generator, seeded by the OS and reseeded in forked children,
     # draws 128 bits without the system call of os.urandom, which also hands the GIL to other threads.
     return f"{random.getrandbits(128):032x}"
-
-
-def trace_id_from(traceparent: bytes | None) -> str | None:
-    """The trace id of a W3C `traceparent` header; None when it is missing or malformed, as the spec asks."""
-    match = None if traceparent is None else TRACEPARENT.fullmatch(traceparent)
-    if match is None:
-        return None
-    version, trace_id, parent_id, extension = match.groups()
-    if version == b"ff" or (version == b"00" and extension) or not int(trace_id, 16) or not int(parent_id, 16):
-        return None
-    return trace_id.decode()
 
 
 class RequestHeaders(NamedTuple):
@@ -87,8 +75,12 @@ class RequestObserver:
     """Give every HTTP request an id, bind it (and a caller's trace id) to every log record of the request,
     and record how the request went."""
 
-    def __init__(self, app: ASGIApp, *, access_log: bool, metrics: RequestMetrics | None) -> None:
+    def __init__(
+        self, app: ASGIApp, *, access_log: bool, metrics: RequestMetrics | None, caller_trace_ids: bool = True
+    ) -> None:
         self.app = app
+        # Where tracing is on, the log records carry the ids of the request's own span instead (app.observability).
+        self.caller_trace_ids = caller_trace_ids
         # A logger bound once, not the lazy proxy of get_logger: the access line is written on every request.
         self.access_logger = get_logger("app.access").bind() if access_log else None
         self.metrics = metrics
@@ -100,7 +92,9 @@ class RequestObserver:
         started = perf_counter()
         headers = read_headers(scope["headers"])
         new_request_id = request_id_from(headers.request_id)
-        trace_id = trace_id_from(headers.traceparent)
+        trace_id = (
+            caller_trace_id(headers.traceparent) if self.caller_trace_ids and headers.traceparent is not None else None
+        )
         id_header = (REQUEST_ID_HEADER, new_request_id.encode())
         status = 500  # what the client gets if the app fails before it starts a response
         path = scope["path"]  # Litestar normalises scope["path"] in place; log what was asked for

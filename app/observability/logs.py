@@ -58,8 +58,9 @@ def get_logger(name: str) -> Any:
     return structlog.get_logger(name)
 
 
-def configure_logging(level: LogLevel, log_format: LogFormat) -> None:
-    """Route every log record of the process to stdout in `log_format`, dropping those below `level`.
+def configure_logging(level: LogLevel, log_format: LogFormat, *, trace_ids: bool = False) -> None:
+    """Route every log record of the process to stdout in `log_format`, dropping those below `level`; with
+    `trace_ids` (where tracing is on), each record written in a span carries the span's `trace_id` and `span_id`.
 
     Call it once per process, before the first record: loggers are cached on first use with the
     configuration of that moment.
@@ -71,6 +72,10 @@ def configure_logging(level: LogLevel, log_format: LogFormat) -> None:
         structlog.stdlib.add_logger_name,
         add_timestamp,
     ]
+    if trace_ids:
+        from app.observability.tracing import add_trace_ids  # noqa: PLC0415 - only where tracing is on
+
+        shared.append(add_trace_ids)
     if log_format == "json":
         # No local variables in tracebacks: they hold headers, secrets and request data.
         tracebacks = structlog.processors.ExceptionRenderer(

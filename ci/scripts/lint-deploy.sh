@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `just lint-deploy`: the deployment files (ci/deploy/) validated offline: each overlay against the Kubernetes schemas
-# and ci/manifests_check.py, checkov, promtool, the dashboard, Compose's schema, nginx -t.
+# and ci/manifests_check.py, checkov, promtool, the dashboard, Compose's schema, the collector's wiring, nginx -t.
 set -euo pipefail
 read -ra run <<< "${RUN:-uv run --locked}"
 read -ra tools <<< "$DEPLOY_TOOLS"
@@ -21,6 +21,7 @@ promtool check config ci/deploy/prometheus/prometheus.yml
 promtool test rules ci/deploy/prometheus/alerts_test.yml
 "${run[@]}" python ci/dashboard_check.py ci/deploy/grafana/dashboards/*.json
 "${run[@]}" check-jsonschema --builtin-schema vendor.compose-spec ci/deploy/compose.yaml
+"${run[@]}" python ci/collector_check.py ci/deploy/otel-collector/config.yaml ci/deploy/compose.yaml
 # nginx.conf as Compose runs it, with the replicas' host names (known only inside Compose) made local.
 mkdir "$workdir/nginx"
 ln -s "$PWD/ci/deploy/nginx/nginx.conf" "$PWD/ci/deploy/nginx/listen.conf" "$workdir/nginx/"

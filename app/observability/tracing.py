@@ -1,0 +1,194 @@
+"""Traces in the OpenTelemetry standard: a server span per request, a child span per database statement, exported
+over OTLP/HTTP by the SDK's batch processor, and the ids of the active span on every log record.
+
+Switched on by OpenTelemetry's own variables (app.settings.read_traces_endpoint). Off, none of this module's layers
+is installed and the SDK is never imported: requests cost what they cost before. The W3C propagator reads the
+caller's `traceparent` either way: on, the server span continues the caller's trace; off, the caller's trace id
+still joins the log lines of the request to the caller's.
+
+The server span is this service's own, through the OpenTelemetry API, rather than opentelemetry-instrumentation-asgi
+(which Litestar's plugin wraps): that middleware names the span by the path until it is renamed, records the full URL
+with its query string and the Host header a client sent (`http.url`, `http.target`, `http.host`), adds a span for
+every send and receive and metric instruments of its own; this layer records what the HTTP conventions require and
+nothing a client could put a secret in. Database spans are ours too: opentelemetry-instrumentation-asyncpg patches
+asyncpg's classes for the whole process (for the global provider, for good), names spans by the statement's first
+word, and SQLite writes share one commit that no per-connection instrumentation can attribute to a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncGenerator, Iterable
+from contextlib import asynccontextmanager
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from structlog.typing import EventDict
+
+from app import __version__
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from opentelemetry.context import Context
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from app.settings import Settings
+
+# Probes and scrapes: several a second from every kubelet and Prometheus, and nothing anyone wants to trace.
+UNTRACED_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
+DEFAULT_SERVICE_NAME = "items-service"
+PROPAGATOR = TraceContextTextMapPropagator()
+
+# structlog's own, not app.observability.logs.get_logger: that module imports this one's processor.
+logger = structlog.get_logger("app.tracing")
+
+
+def trace_context_of(headers: Iterable[tuple[bytes, bytes]]) -> Context:
+    """The caller's trace context (W3C `traceparent` and `tracestate`); an empty one when absent or malformed."""
+    carrier = {
+        name.decode("latin-1"): value.decode("latin-1")
+        for name, value in headers
+        if name in (b"traceparent", b"tracestate")
+    }
+    return PROPAGATOR.extract(carrier)
+
+
+def caller_trace_id(traceparent: bytes) -> str | None:
+    """The trace id of a caller's `traceparent`, as 32 lower-case hex digits; None when it is malformed."""
+    span_context = trace.get_current_span(trace_context_of([(b"traceparent", traceparent)])).get_span_context()
+    return trace.format_trace_id(span_context.trace_id) if span_context.is_valid else None
+
+
+def add_trace_ids(_logger: Any, _method: str, event: EventDict) -> EventDict:
+    """A structlog processor: the active span's `trace_id` and `span_id`, the fields tracing backends link logs by."""
+    span_context = trace.get_current_span().get_span_context()
+    if span_context.is_valid:
+        event["trace_id"] = trace.format_trace_id(span_context.trace_id)
+        event["span_id"] = trace.format_span_id(span_context.span_id)
+    return event
+
+
+class Tracing:
+    """The tracer of a running app. Made when the app starts, so in each worker process after uvicorn started it
+    (a provider's export thread does not survive a fork); flushed and shut down when the app stops."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.tracer: trace.Tracer = trace.NoOpTracer()
+
+    @asynccontextmanager
+    async def lifespan(self, _app: Litestar) -> AsyncGenerator[None]:
+        # The SDK only where tracing is on: a service without it never imports it.
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: PLC0415
+        from opentelemetry.sdk.resources import OTELResourceDetector, Resource  # noqa: PLC0415
+        from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: PLC0415
+
+        defaults = {
+            "service.name": DEFAULT_SERVICE_NAME,
+            "service.version": __version__,
+            "deployment.environment.name": self.settings.environment,
+        }
+        # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override these defaults, as operators expect.
+        resource = Resource.create({**defaults, **OTELResourceDetector().detect().attributes})
+        # The sampler comes from OTEL_TRACES_SAMPLER(_ARG), the exporter's headers and timeout from OTEL_EXPORTER_*.
+        provider = TracerProvider(resource=resource)
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=self.settings.traces_endpoint)))
+        self.tracer = provider.get_tracer("app", __version__)
+        try:
+            yield
+        finally:
+            self.tracer = trace.NoOpTracer()
+            await shut_down(provider, self.settings.shutdown_timeout)
+
+
+async def shut_down(provider: TracerProvider, timeout_s: float) -> None:
+    """Export the spans still queued and stop the export thread, for at most `timeout_s`.
+
+    In a daemon thread of its own, not the loop's executor: with the collector down, exporting retries for its own
+    timeout, and a process must not wait at exit for a thread the loop stopped waiting for.
+    """
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+
+    def shut_down_provider() -> None:
+        try:
+            provider.shutdown()
+        finally:
+            loop.call_soon_threadsafe(done.set)
+
+    threading.Thread(target=shut_down_provider, name="otel-shutdown", daemon=True).start()
+    try:
+        await asyncio.wait_for(done.wait(), timeout_s)
+    except TimeoutError:
+        logger.warning("spans not exported before the shutdown timeout", timeout_s=timeout_s)
+
+
+class ServerSpans:
+    """The outermost ASGI layer: one server span per HTTP request, covering all the request logs (its access line
+    included), in the caller's trace when it sent one."""
+
+    def __init__(self, app: ASGIApp, tracing: Tracing) -> None:
+        self.app = app
+        self.tracing = tracing
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNTRACED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        method: str = scope["method"]
+        status = 500  # what the client gets if the app fails before it starts a response
+        with self.tracing.tracer.start_as_current_span(
+            method,  # until the route is known: the path would make a name per item
+            context=trace_context_of(scope["headers"]),
+            kind=SpanKind.SERVER,
+            attributes=request_attributes(scope),
+            record_exception=False,  # an exception's message may quote what a client sent
+        ) as span:
+
+            async def send_noting_status(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = int(message["status"])
+                await send(message)
+
+            try:
+                await self.app(scope, receive, send_noting_status)
+            finally:
+                # Litestar leaves the matched template ("/api/v1/items/{item_id}") here; 404s and 405s have none.
+                route: str | None = scope.get("path_template")  # pyright: ignore[reportUnknownMemberType]
+                if route is not None:
+                    span.update_name(f"{method} {route}")
+                    span.set_attribute("http.route", route)
+                span.set_attribute("http.response.status_code", status)
+                if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+                    # The conventions: a server span is an error on 5xx only; a 4xx is the client's.
+                    span.set_status(Status(StatusCode.ERROR))
+                    span.set_attribute("error.type", str(status))
+
+
+def request_attributes(scope: HTTPScope) -> dict[str, str | int]:
+    """The HTTP server conventions' attributes known when a request arrives: no header but the user agent, no query,
+    and the address the service listens on rather than the Host a client sent."""
+    attributes: dict[str, str | int] = {
+        "http.request.method": scope["method"],
+        "url.scheme": scope["scheme"],
+        "url.path": scope["path"],
+        "network.protocol.version": scope["http_version"],
+    }
+    server = scope.get("server")  # pyright: ignore[reportUnknownMemberType] - optional in ASGI
+    if server is not None and server[1] is not None:
+        attributes["server.address"], attributes["server.port"] = server[0], server[1]
+    client = scope.get("client")  # pyright: ignore[reportUnknownMemberType] - optional in ASGI
+    if client is not None:
+        attributes["client.address"] = client[0]
+    for name, value in scope["headers"]:
+        if name == b"user-agent":
+            attributes["user_agent.original"] = value.decode("latin-1")
+    return attributes

@@ -87,8 +87,9 @@ class Receiver:
 
 
 @contextmanager
-def running_receiver() -> Generator[Receiver]:
-    """An OTLP/HTTP receiver on a free loopback port, stopped afterwards."""
+def running_receiver(*, keep: bool = True) -> Generator[Receiver]:
+    """An OTLP/HTTP receiver on a free loopback port, stopped afterwards; `keep=False` answers without decoding or
+    keeping anything (a sink, for the benchmark)."""
     receiver: Receiver | None = None
 
     class Handler(BaseHTTPRequestHandler):
@@ -98,7 +99,8 @@ def running_receiver() -> Generator[Receiver]:
                 self.send_error(404)
                 return
             assert receiver is not None
-            receiver.receive(body)
+            if keep:
+                receiver.receive(body)
             answer = ExportTraceServiceResponse().SerializeToString()
             self.send_response(200)
             self.send_header("Content-Type", "application/x-protobuf")

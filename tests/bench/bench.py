@@ -35,7 +35,8 @@ from typing import Any
 
 import httpx
 
-from tests.service import free_port
+from tests.otlp import running_receiver
+from tests.service import TLS, free_port
 
 ROOT = Path(__file__).parents[2]
 SEED_ITEMS = 10_000
@@ -51,6 +52,10 @@ IDLE_RSS_CEILING_MIB = 55.0
 AUTHENTICATED_READ_FLOOR = 0.80
 # A create under an Idempotency-Key (stored with the item, in the same transaction) against one without (issue 19).
 KEYED_CREATE_FLOOR = 0.80
+# The service with tracing off (the default) against the release before tracing existed, in the same run (issue 20):
+# off must cost nothing. The release is the parent of the commit that added app/observability/tracing.py.
+UNTRACED_FLOOR = 0.97
+TRACING_ADDED_IN = "app/observability/tracing.py"
 TWO_CPUS = (os.cpu_count() or 1) >= 2
 
 
@@ -101,6 +106,7 @@ class Target:
     # Sent in turn as bearer tokens, one a request, where one token in the headers would not do.
     rotated_tokens: list[str] = field(default_factory=list[str])
     only: frozenset[str] | None = None  # the scenarios measured on this target; None: every one
+    directory: Path = ROOT  # where it starts: another checkout runs another release
     results: dict[str, list[Measurement]] = field(default_factory=dict[str, list[Measurement]])
 
     def measures(self, scenario: Scenario) -> bool:
@@ -119,17 +125,19 @@ class Target:
                 env=environment,
                 stdout=output,
                 stderr=subprocess.STDOUT,
-                cwd=ROOT,
+                cwd=self.directory,
             )
-        while True:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() - started > 30:
-                raise RuntimeError(f"{self.name} did not start; see {log}")
-            time.sleep(0.005)
+        # One client for the whole wait: each new one loads the CA bundle (30-40 ms), which the cold start counted.
+        with httpx.Client(timeout=1, verify=TLS) as client:
+            while True:
+                try:
+                    if client.get(f"{self.url}/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() - started > 30:
+                    raise RuntimeError(f"{self.name} did not start; see {log}")
+                time.sleep(0.005)
         self.cold_start_s = time.monotonic() - started
         time.sleep(1)
         self.idle_rss_mib = rss_mib(self.process.pid)
@@ -223,14 +231,19 @@ def versions() -> dict[str, str]:
     return {"python": sys.version.split()[0], "wrk": wrk_version, **{name: version(name) for name in packages}}
 
 
-def main() -> int:  # noqa: C901, PLR0912, PLR0915
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--output", type=Path, default=ROOT / "bench.json")
     arguments = parser.parse_args()
+    # Where the traced service sends its spans: answered as a collector answers, and dropped.
+    with running_receiver(keep=False) as sink:
+        return measure(arguments, sink.url)
 
+
+def measure(arguments: argparse.Namespace, sink_url: str) -> int:  # noqa: C901, PLR0912, PLR0915
     workdir = Path(tempfile.mkdtemp(prefix="items-bench-"))
     uvicorn = [sys.executable, "-m", "uvicorn", "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
     service = [sys.executable, "-m", "app"]
@@ -248,6 +261,7 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
         ),
     ]
     targets += authenticated_targets(service, production, workdir)
+    targets += tracing_targets(service, production, workdir, sink_url)
     if postgres := os.environ.get("TEST_DATABASE_URL"):
         subprocess.run([sys.executable, "-c", RESET_POSTGRES, postgres], check=True)
         targets.append(Target("postgresql", service, {**production, "DATABASE_URL": postgres}))
@@ -256,7 +270,8 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
     print(f"servers on CPU 0 and wrk on CPU 1: {TWO_CPUS}. Logs in {workdir}.")
     print("Targets: the raw ASGI baseline, the endpoints written plainly in Litestar, the service on each database,")
     print("the service on SQLite without access lines, and with access tokens checked (read item only): one token")
-    print("for every request (token), a new one for each (new token).")
+    print("for every request (token), a new one for each (new token); tracing every request to a local OTLP sink")
+    print("(tracing), and the release before tracing existed (untraced).")
     try:
         for target in targets:
             target.start(workdir / f"{target.name}.log")
@@ -275,6 +290,7 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
     finally:
         for target in targets:
             target.stop()
+        subprocess.run(["git", "worktree", "remove", "--force", str(workdir / "untraced")], cwd=ROOT, check=False)
 
     baseline = targets[0]
     by_name = {target.name: target for target in targets}
@@ -340,6 +356,16 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
             ratio >= KEYED_CREATE_FLOOR,
         )
     )
+    if "untraced" in by_name:
+        for name in FLOORS:
+            untraced = median(by_name["untraced"].results[name]).requests_per_s
+            ratio = median(sqlite.results[name]).requests_per_s / untraced
+            verdicts.append(
+                (
+                    f"{name}, tracing off, at {ratio:.0%} of the release before tracing (floor {UNTRACED_FLOOR:.0%})",
+                    ratio >= UNTRACED_FLOOR,
+                )
+            )
     p99_factor, p99_scenario = max(
         (median(sqlite.results[name]).p99_ms / median(logged.results[name]).p99_ms, name) for name in FLOORS
     )
@@ -355,6 +381,13 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
     verdicts.append((idle_rss, sqlite.idle_rss_mib <= IDLE_RSS_CEILING_MIB))
     errors = sum(median(measurements).errors for target in targets for measurements in target.results.values())
     verdicts.append((f"{errors} errors", errors == 0))
+    print()
+    traced = by_name["tracing"]
+    costs = ", ".join(
+        f"{name} {median(traced.results[name]).requests_per_s / median(sqlite.results[name]).requests_per_s:.0%}"
+        for name in FLOORS
+    )
+    print(f"tracing every request, as a share of the same service untraced: {costs}")
     print()
     for verdict, met in verdicts:
         print(f"{'met   ' if met else 'MISSED'} {verdict}")
@@ -376,6 +409,36 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915
     arguments.output.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nWrote {arguments.output}")
     return 0 if report["floors_met"] else 1
+
+
+def tracing_targets(service: list[str], production: dict[str, str], workdir: Path, sink_url: str) -> list[Target]:
+    """The service tracing every request to a local OTLP sink, and the release before tracing existed (from a git
+    worktree), each on the scenarios with floors; no `untraced` where git cannot find that release."""
+    scenarios = frozenset(FLOORS)
+    traced = {"OTEL_EXPORTER_OTLP_ENDPOINT": sink_url, "OTEL_TRACES_SAMPLER": "always_on"}
+    targets = [
+        Target(
+            "tracing",
+            service,
+            {**production, **traced, "DATABASE_URL": f"sqlite:///{workdir / 'traced.db'}"},
+            only=scenarios,
+        )
+    ]
+    added = subprocess.run(
+        ["git", "log", "--diff-filter=A", "--format=%H", "--", TRACING_ADDED_IN],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    checkout = workdir / "untraced"
+    worktree = ["git", "worktree", "add", "--detach", str(checkout), f"{added[-1]}^"] if added else ["false"]
+    if subprocess.run(worktree, cwd=ROOT, capture_output=True, check=False).returncode == 0:
+        environment = {**production, "DATABASE_URL": f"sqlite:///{workdir / 'untraced.db'}"}
+        targets.append(Target("untraced", service, environment, only=scenarios, directory=checkout))
+    else:
+        print(f"No release before {TRACING_ADDED_IN} in this checkout's history: no `untraced` target.")
+    return targets
 
 
 def authenticated_targets(service: list[str], production: dict[str, str], workdir: Path) -> list[Target]:

@@ -4,8 +4,9 @@
 
 Starts the image with a read-only root filesystem, waits until it is healthy, runs the smoke test,
 and checks the user, the health check, the logs, persistence across a restart and a clean SIGTERM
-stop. Everything it starts is removed at the end, also when a check fails. Extra `run` options
-come from CONTAINER_RUN_ARGS (for example a cgroup parent).
+stop; then starts it again checking tokens and tracing, as production does. Everything it starts is
+removed at the end, also when a check fails. Extra `run` options come from CONTAINER_RUN_ARGS (for
+example a cgroup parent).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -51,13 +53,14 @@ class ImageCheck:
     def passed(self, what: str) -> None:
         print(f"ok    {what}")
 
-    def start(self) -> float:
+    def start(self, *settings: str) -> float:
         started = time.monotonic()
         self.engine_run(
             "run", "--detach", "--name", self.container,
             "--read-only", "--tmpfs", "/tmp",  # noqa: S108 - the container's own /tmp
             "--volume", f"{self.volume}:/data",
             "--publish", f"127.0.0.1:{self.port}:8000",
+            *(option for setting in settings for option in ("--env", setting)),
             *shlex.split(os.environ.get("CONTAINER_RUN_ARGS", "")),
             self.image,
         )  # fmt: skip
@@ -126,6 +129,31 @@ class ImageCheck:
             if not isinstance(record, dict):
                 raise CheckFailed(f"a log line is not a JSON object: {line!r}")
         self.passed(f"all {len(lines)} log lines are JSON objects, across two starts and stops")
+        self.check_tokens_and_traces()
+
+    def check_tokens_and_traces(self) -> None:
+        """What a production deployment turns on loads packages the default never imports (httpx and PyJWT for
+        the keys, OpenTelemetry's SDK): the image must have them. Nothing answers at these addresses, which the
+        service survives: no keys (401 without a token), nothing to export (the sampler keeps no span)."""
+        self.engine_run("rm", "--force", "--time", "0", self.container)
+        self.wait_until_healthy(
+            self.start(
+                "AUTH_ISSUER=https://issuer.invalid",
+                "AUTH_AUDIENCE=items-service",
+                "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318",
+                "OTEL_TRACES_SAMPLER=always_off",
+            )
+        )
+        try:
+            urllib.request.urlopen(f"{self.url}/api/v1/items", timeout=5)  # noqa: S310
+            raise CheckFailed("a request without a token was served while tokens are checked")
+        except urllib.error.HTTPError as refused:
+            if refused.code != 401:
+                raise CheckFailed(f"a request without a token got {refused.code}, not 401") from None
+        if '"tracing":"on: OTLP to http://127.0.0.1:4318/v1/traces"' not in self.logs():
+            raise CheckFailed("the start-up line does not say tracing is on")
+        self.stop_cleanly()
+        self.passed("checking tokens and tracing, as production runs it: started, a request without a token is 401")
 
     def create_item(self) -> str:
         request = urllib.request.Request(  # noqa: S310

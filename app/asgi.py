@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncGenerator
 from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
+from typing import TYPE_CHECKING
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -28,8 +29,10 @@ from app.items.idempotency import KeysInFlight, expired_keys_purged
 from app.items.routes import item_routes
 from app.observability.logs import get_logger
 from app.observability.metrics import RequestMetrics, metrics_endpoint, metrics_port
-from app.observability.tracing import ServerSpans, Tracing
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.observability.tracing import Tracing
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -47,7 +50,11 @@ def create_app(settings: Settings) -> ASGIApp:
     """Build the service for `settings`; the database is opened when the app starts, not here."""
     metrics = RequestMetrics(settings.metrics_multiprocess_dir) if settings.metrics else None
     access = AccessRules(tokens_checked=settings.auth is not None)
-    tracing = None if settings.traces_endpoint is None else Tracing(settings)
+    tracing: Tracing | None = None
+    if settings.traces_endpoint is not None:
+        from app.observability.tracing import Tracing  # noqa: PLC0415 - OpenTelemetry only where tracing is on
+
+        tracing = Tracing(settings)
 
     @asynccontextmanager
     async def item_store(app: Litestar) -> AsyncGenerator[None]:
@@ -129,5 +136,9 @@ def create_app(settings: Settings) -> ASGIApp:
     observed = RequestObserver(
         CorrectOptionsAllow(litestar), access_log=settings.access_log, metrics=metrics, caller_trace_ids=not tracing
     )
+    if tracing is None:
+        return observed
+    from app.observability.tracing import ServerSpans  # noqa: PLC0415
+
     # Outside the observer: the server span covers everything a request logs, its access line included.
-    return observed if tracing is None else ServerSpans(observed, tracing)
+    return ServerSpans(observed, tracing)

@@ -12,6 +12,7 @@ from collections.abc import Generator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit, urlunsplit
 
 import structlog
 import uvicorn
@@ -64,8 +65,7 @@ def main(settings: Settings, argv: Sequence[str] | None = None) -> int:
         workers=settings.workers,
         database=settings.database.redacted,
         **authentication_fields(settings),
-        # The SDK's other variables (OTEL_EXPORTER_OTLP_HEADERS: credentials) are never logged.
-        tracing="off" if settings.traces_endpoint is None else f"on: OTLP to {redact_url(settings.traces_endpoint)}",
+        tracing=tracing_field(settings.traces_endpoint),
     )
     with metrics_shared_across_workers(settings):
         uvicorn.run(
@@ -88,6 +88,14 @@ def main(settings: Settings, argv: Sequence[str] | None = None) -> int:
             forwarded_allow_ips=list(settings.forwarded_allow_ips),
         )
     return 0
+
+
+def tracing_field(endpoint: str | None) -> str:
+    """Where spans go, for the start-up line: no password, query or fragment, where a key could hide. The SDK's
+    other variables (OTEL_EXPORTER_OTLP_HEADERS holds credentials) are never logged."""
+    if endpoint is None:
+        return "off"
+    return f"on: OTLP to {redact_url(urlunsplit(urlsplit(endpoint)._replace(query='', fragment='')))}"
 
 
 def migrate(settings: Settings) -> int:

@@ -21,7 +21,6 @@ from app.auth.access import caller_of
 from app.http.problems import PROBLEM_MEDIA_TYPE, Problem, problem
 from app.observability.logs import get_logger
 from app.observability.metrics import RequestMetrics
-from app.observability.tracing import caller_trace_id
 
 REQUEST_ID_HEADER = b"x-request-id"
 MAX_HEADER_BYTES = 32 * 1024
@@ -92,9 +91,12 @@ class RequestObserver:
         started = perf_counter()
         headers = read_headers(scope["headers"])
         new_request_id = request_id_from(headers.request_id)
-        trace_id = (
-            caller_trace_id(headers.traceparent) if self.caller_trace_ids and headers.traceparent is not None else None
-        )
+        trace_id = None
+        if self.caller_trace_ids and headers.traceparent is not None:
+            # OpenTelemetry's API only once a caller sends a trace: off, a service need never import it.
+            from app.observability.tracing import caller_trace_id  # noqa: PLC0415
+
+            trace_id = caller_trace_id(headers.traceparent)
         id_header = (REQUEST_ID_HEADER, new_request_id.encode())
         status = 500  # what the client gets if the app fails before it starts a response
         path = scope["path"]  # Litestar normalises scope["path"] in place; log what was asked for

@@ -149,7 +149,9 @@ class ServerSpans:
             context=trace_context_of(scope["headers"]),
             kind=SpanKind.SERVER,
             attributes=request_attributes(scope),
-            record_exception=False,  # an exception's message may quote what a client sent
+            # An exception's message may quote what a client sent: the status below says enough.
+            record_exception=False,
+            set_status_on_exception=False,
         ) as span:
 
             async def send_noting_status(message: Message) -> None:

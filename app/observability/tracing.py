@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncGenerator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,10 @@ if TYPE_CHECKING:
 # Probes and scrapes: several a second from every kubelet and Prometheus, and nothing anyone wants to trace.
 UNTRACED_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
 DEFAULT_SERVICE_NAME = "items-service"
+# How long the spans still queued at shutdown get to reach the collector, after the requests drained (for up to
+# SHUTDOWN_TIMEOUT): a live collector takes milliseconds for the batch processor's whole queue, and the grace periods
+# of the deploy files (Compose, Kubernetes) leave this much beyond the draining.
+FLUSH_TIMEOUT_S = 2.0
 PROPAGATOR = TraceContextTextMapPropagator()
 
 # structlog's own, not app.observability.logs.get_logger: that module imports this one's processor.
@@ -105,7 +109,7 @@ class Tracing:
             yield
         finally:
             self.tracer = trace.NoOpTracer()
-            await shut_down(provider, self.settings.shutdown_timeout)
+            await shut_down(provider, min(FLUSH_TIMEOUT_S, self.settings.shutdown_timeout))
 
 
 async def shut_down(provider: TracerProvider, timeout_s: float) -> None:
@@ -121,7 +125,8 @@ async def shut_down(provider: TracerProvider, timeout_s: float) -> None:
         try:
             provider.shutdown()
         finally:
-            loop.call_soon_threadsafe(done.set)
+            with suppress(RuntimeError):  # the loop closed after it stopped waiting
+                loop.call_soon_threadsafe(done.set)
 
     threading.Thread(target=shut_down_provider, name="otel-shutdown", daemon=True).start()
     try:

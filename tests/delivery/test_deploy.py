@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from app.observability.tracing import FLUSH_TIMEOUT_S
 from app.settings import Settings
 from tests.conftest import Client
 from tests.delivery.ci_files import load
@@ -64,7 +65,7 @@ async def test_the_rules_and_the_dashboard_query_only_series_the_service_exports
     assert queried <= exported, f"series the service does not export: {queried - exported}"
 
 
-def test_the_grace_period_outlasts_the_pre_stop_pause_and_the_shutdown_timeout() -> None:
+def test_the_grace_period_outlasts_the_pre_stop_pause_the_shutdown_timeout_and_the_last_spans() -> None:
     base = DEPLOY / "kubernetes" / "base"
     settings = dict(
         literal.split("=", 1) for literal in load(base / "kustomization.yaml")["configMapGenerator"][0]["literals"]
@@ -72,7 +73,7 @@ def test_the_grace_period_outlasts_the_pre_stop_pause_and_the_shutdown_timeout()
     pod = load(base / "deployment.yaml")["spec"]["template"]["spec"]
     pre_stop = pod["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
 
-    assert pod["terminationGracePeriodSeconds"] > pre_stop + int(settings["SHUTDOWN_TIMEOUT"])
+    assert pod["terminationGracePeriodSeconds"] > pre_stop + int(settings["SHUTDOWN_TIMEOUT"]) + FLUSH_TIMEOUT_S
 
 
 def test_prometheus_scrapes_every_replica_nginx_balances_in_compose() -> None:

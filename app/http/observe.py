@@ -1,7 +1,8 @@
 """The outer ASGI layer: request ids, trace ids, one access line per request, and request metrics.
 
 It wraps the Litestar app rather than living inside it because Litestar's own middleware never
-sees the 404 and 405 answers of its router: this layer sees every request.
+sees the 404 and 405 answers of its router: this layer sees every request. Where tracing is on, the
+server span's layer (app.observability.tracing) wraps this one, so that the span covers the access line.
 """
 
 from __future__ import annotations

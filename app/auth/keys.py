@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import ssl
 import time
+from functools import cache
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -88,13 +90,20 @@ def bound_keys(jwk: dict[str, Any]) -> dict[str, PyJWK]:
     return bound
 
 
+@cache
+def tls_context() -> ssl.SSLContext:
+    """One per process: a new context loads the CA bundle again (35 ms of CPU), and every app built makes a key set
+    (the tests build hundreds)."""
+    return httpx.create_ssl_context()
+
+
 class IssuerKeys:
     """The key set of one issuer, shared by every request of the process."""
 
     def __init__(self, settings: AuthSettings) -> None:
         self._settings = settings
         # Redirects are not followed: the key set is fetched from the URL configured or discovered, or not at all.
-        self._client = httpx.AsyncClient(timeout=FETCH_TIMEOUT_S, follow_redirects=False)
+        self._client = httpx.AsyncClient(timeout=FETCH_TIMEOUT_S, follow_redirects=False, verify=tls_context())
         self._jwks_url = settings.jwks_url
         self._keys: KeysById | None = None
         self._fetched_at = -math.inf

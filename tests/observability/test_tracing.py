@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import socket
 import sqlite3
@@ -9,17 +10,20 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Generator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator, Callable, Generator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from litestar.testing import AsyncTestClient
 
+from app.asgi import create_app
 from app.main import tracing_field
 from app.observability.tracing import request_attributes
 from app.settings import Settings, SettingsError
+from tests.conftest import Client, sqlite_url
 from tests.otlp import Receiver, Span, running_receiver
 from tests.service import TLS, Service, running_service
 
@@ -45,6 +49,17 @@ def traced_service(
     }
     with running_service(settings, tmp_path / "service.log") as service:
         yield service
+
+
+@asynccontextmanager
+async def traced_app(receiver: Receiver, database_url: str, **environment: str) -> AsyncGenerator[Client]:
+    """The app in this process, over ASGI, exporting to `receiver`. Stopping it flushes the spans: they have all
+    arrived once this exits. What only a real server sets (its address, the client's) is tested on the service."""
+    settings = Settings.from_environ(
+        {"DATABASE_URL": database_url, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, **environment}
+    )
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        yield client
 
 
 def server_span(spans: list[Span], trace_id: str) -> Span:
@@ -86,38 +101,39 @@ def test_each_request_is_one_server_span_in_the_callers_trace_or_a_new_one(tmp_p
     "header",
     ["00-not-a-trace", f"00-{'0' * 32}-{'1' * 16}-01", f"ff-{'a' * 32}-{'1' * 16}-01"],
 )
-def test_a_malformed_traceparent_starts_a_new_trace(tmp_path: Path, header: str) -> None:
-    with running_receiver() as receiver, traced_service(tmp_path, receiver) as service:
-        httpx.get(f"{service.url}/health", headers={"traceparent": header})
-        (span,) = receiver.wait_for(lambda spans: len(spans) == 1)
+async def test_a_malformed_traceparent_starts_a_new_trace(tmp_path: Path, header: str) -> None:
+    with running_receiver() as receiver:
+        async with traced_app(receiver, sqlite_url(tmp_path)) as client:
+            await client.get("/health", headers={"traceparent": header})
 
+    (span,) = receiver.spans
     assert span.parent_span_id == ""
     assert int(span.trace_id, 16) != 0
 
 
-def test_database_statements_are_child_spans_on_either_backend(tmp_path: Path, database_url: str) -> None:
+async def test_database_statements_are_child_spans_on_either_backend(database_url: str) -> None:
     header, trace_id, _ = traceparent()
     kind = database_url.partition(":")[0]
     # Keys expire within a second, so the purge loop runs during the test: outside any request, it makes no span.
-    with (
-        running_receiver() as receiver,
-        traced_service(tmp_path, receiver, database_url, IDEMPOTENCY_TTL="1") as service,
-    ):
-        with httpx.Client(base_url=service.url, verify=TLS, headers={"traceparent": header}) as client:
-            keyed = client.post(
-                "/api/v1/items", json={"name": "k", "description": ""}, headers={"Idempotency-Key": "a"}
+    with running_receiver() as receiver:
+        async with traced_app(receiver, database_url, IDEMPOTENCY_TTL="1") as client:
+            traced = {"traceparent": header}
+            keyed = await client.post(
+                "/api/v1/items", json={"name": "k", "description": ""}, headers={**traced, "Idempotency-Key": "a"}
             )
             assert keyed.status_code == 201
-            created = client.post("/api/v1/items", json={"name": "n", "description": "d"}).json()
-            client.get(f"/api/v1/items/{created['id']}")
-            client.patch(f"/api/v1/items/{created['id']}", json={"description": "e"})
-            client.delete(f"/api/v1/items/{created['id']}")
-            assert client.get(f"/api/v1/items/{created['id']}").status_code == 404
-        expected = 12  # six requests, each one statement
-        spans = receiver.wait_for(lambda spans: len([s for s in spans if s.trace_id == trace_id]) >= expected)
-        time.sleep(1.5)
-        assert len(receiver.spans) == len(spans), "the purge made no span"
+            created = (
+                await client.post("/api/v1/items", json={"name": "n", "description": "d"}, headers=traced)
+            ).json()
+            await client.get(f"/api/v1/items/{created['id']}", headers=traced)
+            await client.patch(f"/api/v1/items/{created['id']}", json={"description": "e"}, headers=traced)
+            await client.delete(f"/api/v1/items/{created['id']}", headers=traced)
+            assert (await client.get(f"/api/v1/items/{created['id']}", headers=traced)).status_code == 404
+            await asyncio.sleep(1.5)
+        spans = receiver.spans
 
+    assert len(spans) == 12, "six requests, each one statement; the purge none"
+    assert {span.trace_id for span in spans} == {trace_id}
     by_id = {span.span_id: span for span in spans}
     statements = [span for span in spans if span.kind == "SPAN_KIND_CLIENT"]
     assert [(by_id[span.parent_span_id].name, span.name) for span in statements] == [
@@ -136,16 +152,18 @@ def test_database_statements_are_child_spans_on_either_backend(tmp_path: Path, d
     assert created["id"] not in repr(statements), "no parameter, no row"
 
 
-def test_a_5xx_marks_the_server_span_as_an_error_and_a_4xx_does_not(tmp_path: Path) -> None:
-    database = tmp_path / "items.db"
-    with running_receiver() as receiver, traced_service(tmp_path, receiver) as service:
-        assert httpx.post(f"{service.url}/api/v1/items", json={"name": ""}).status_code == 422
-        with sqlite3.connect(database) as connection:  # a row the service cannot read, written behind its back
-            connection.execute(
-                "INSERT INTO items (id, name, description, created_at, updated_at) VALUES ('bad', 'n', 'd', 'x', 'y')"
-            )
-        assert httpx.get(f"{service.url}/api/v1/items").status_code == 500
-        spans = receiver.wait_for(lambda spans: len([s for s in spans if s.kind == "SPAN_KIND_SERVER"]) == 2)
+UNREADABLE_ROW = "INSERT INTO items (id, name, description, created_at, updated_at) VALUES ('bad', 'n', 'd', 'x', 'y')"
+
+
+async def test_a_5xx_marks_the_server_span_as_an_error_and_a_4xx_does_not(tmp_path: Path) -> None:
+    with running_receiver() as receiver:
+        async with traced_app(receiver, sqlite_url(tmp_path)) as client:
+            assert (await client.post("/api/v1/items", json={"name": ""})).status_code == 422
+            # A row the service cannot read, written behind its back.
+            with sqlite3.connect(tmp_path / "items.db") as connection:
+                connection.execute(UNREADABLE_ROW)
+            assert (await client.get("/api/v1/items")).status_code == 500
+        spans = receiver.spans
 
     statuses = {
         span.name: (span.status, span.attributes["http.response.status_code"])
@@ -156,34 +174,35 @@ def test_a_5xx_marks_the_server_span_as_an_error_and_a_4xx_does_not(tmp_path: Pa
     assert statuses["GET /api/v1/items"] == ("STATUS_CODE_ERROR", 500)
 
 
-def test_probes_and_scrapes_make_no_spans(tmp_path: Path) -> None:
-    with running_receiver() as receiver, traced_service(tmp_path, receiver) as service:
-        for path in ("/health/live", "/health/ready", "/metrics", "/health/live", "/health"):
-            assert httpx.get(service.url + path).status_code == 200
-        assert httpx.get(service.url + "/no/such/route").status_code == 404
-        spans = receiver.wait_for(lambda spans: len(spans) >= 2)
-        time.sleep(0.3)  # several export intervals: whatever else was ended has arrived
+async def test_probes_and_scrapes_make_no_spans(tmp_path: Path) -> None:
+    with running_receiver() as receiver:
+        async with traced_app(receiver, sqlite_url(tmp_path)) as client:
+            for path in ("/health/live", "/health/ready", "/metrics", "/health/live", "/health"):
+                assert (await client.get(path)).status_code == 200
+            assert (await client.get("/no/such/route")).status_code == 404
+        spans = receiver.spans
 
-    assert [span.name for span in receiver.spans] == ["GET /health", "GET"], "no route, no template: the method"
+    assert [span.name for span in spans] == ["GET /health", "GET"], "no route, no template: the method"
     assert spans[1].attributes["http.response.status_code"] == 404
     assert "http.route" not in spans[1].attributes
 
 
-def test_nothing_a_client_could_hide_a_secret_in_is_exported(tmp_path: Path) -> None:
+async def test_nothing_a_client_could_hide_a_secret_in_is_exported(tmp_path: Path) -> None:
     secret = {name: f"{name}-{secrets.token_hex(8)}" for name in ("header", "query", "body", "token", "cookie")}
-    with running_receiver() as receiver, traced_service(tmp_path, receiver) as service:
-        response = httpx.post(
-            f"{service.url}/api/v1/items",
-            params={"api_key": secret["query"]},
-            json={"name": "n", "description": secret["body"]},
-            headers={
-                "X-Api-Key": secret["header"],
-                "Authorization": f"Bearer {secret['token']}",
-                "Cookie": f"session={secret['cookie']}",
-            },
-        )
-        assert response.status_code == 201
-        receiver.wait_for(lambda spans: len(spans) >= 2)
+    with running_receiver() as receiver:
+        async with traced_app(receiver, sqlite_url(tmp_path)) as client:
+            response = await client.post(
+                "/api/v1/items",
+                params={"api_key": secret["query"]},
+                json={"name": "n", "description": secret["body"]},
+                headers={
+                    "X-Api-Key": secret["header"],
+                    "Authorization": f"Bearer {secret['token']}",
+                    "Cookie": f"session={secret['cookie']}",
+                },
+            )
+            assert response.status_code == 201
+        assert len(receiver.spans) == 2, "the request and its statement"
 
     exported = b"".join(receiver.requests)
     for value in secret.values():
@@ -232,6 +251,7 @@ def median_latencies_s(services: list[Service], rounds: int = 60) -> list[float]
     return [statistics.median(timing) for timing in timings]
 
 
+@pytest.mark.measure_subprocesses
 def test_a_collector_that_never_answers_costs_requests_nothing_and_stops_no_shutdown(tmp_path: Path) -> None:
     traced_environment = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}",
@@ -346,19 +366,19 @@ def test_a_password_in_the_collectors_url_is_never_shown(tmp_path: Path) -> None
     assert shown == "on: OTLP to https://user:***@collector:4318/v1/traces"
 
 
-def test_the_sampler_and_the_resource_come_from_the_standard_variables(tmp_path: Path) -> None:
-    environment: Mapping[str, str] = {
-        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
-        "OTEL_TRACES_SAMPLER_ARG": "0",
-        "OTEL_SERVICE_NAME": "inventory",
-        "OTEL_RESOURCE_ATTRIBUTES": "team=catalogue,deployment.environment.name=eu-1",
-    }
+async def test_the_sampler_and_the_resource_come_from_the_standard_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The SDK reads these from the process's environment, as it does in the service.
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0")
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "inventory")
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "team=catalogue,deployment.environment.name=eu-1")
     sampled, _, _ = traceparent()
-    with running_receiver() as receiver, traced_service(tmp_path, receiver, **environment) as service:
-        httpx.get(f"{service.url}/api/v1/items")  # a new trace: ratio 0, not sampled, its statement neither
-        httpx.get(f"{service.url}/api/v1/items", headers={"traceparent": sampled})  # the caller sampled it
-        receiver.wait_for(lambda spans: len(spans) == 2)
-        time.sleep(0.3)
+    with running_receiver() as receiver:
+        async with traced_app(receiver, sqlite_url(tmp_path)) as client:
+            await client.get("/api/v1/items")  # a new trace: ratio 0, not sampled, its statement neither
+            await client.get("/api/v1/items", headers={"traceparent": sampled})  # the caller sampled it
 
     assert sorted(span.name for span in receiver.spans) == ["GET /api/v1/items", "SELECT items"]
     span = receiver.spans[0]

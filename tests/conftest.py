@@ -33,6 +33,34 @@ async def start_and_stop(database_url: str, **environ: str) -> None:
         pass
 
 
+# `coverage run` (patch = ["subprocess"]) measures a Python subprocess when it finds this in its environment.
+COVERAGE_OF_SUBPROCESSES = "COVERAGE_PROCESS_CONFIG"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def subprocess_coverage_config() -> Iterator[str | None]:
+    """Subprocesses go unmeasured unless a test asks: measured, a service process costs half as much CPU again, and
+    measuring every one doubled the suite's time, though most tests start a service only to talk to it and reach
+    no line the in-process tests do not. Taken out for the session, so that services started by fixtures of any
+    scope go unmeasured too."""
+    config = os.environ.pop(COVERAGE_OF_SUBPROCESSES, None)
+    yield config
+    if config is not None:
+        os.environ[COVERAGE_OF_SUBPROCESSES] = config
+
+
+@pytest.fixture(autouse=True)
+def measured_subprocesses(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, subprocess_coverage_config: str | None
+) -> None:
+    """`@pytest.mark.measure_subprocesses`: coverage measures the processes this test starts. It goes on the tests
+    that reach what runs only in a process of its own (start-up and its refusals, signals, workers, the migrate
+    command, the exception hooks, a real server's outages); when the report shows a line that only some other
+    process reaches, mark the one test that reaches it, or better, reach it in-process."""
+    if subprocess_coverage_config is not None and request.node.get_closest_marker("measure_subprocesses"):
+        monkeypatch.setenv(COVERAGE_OF_SUBPROCESSES, subprocess_coverage_config)
+
+
 @pytest.fixture(scope="session")
 def signing_keys() -> list[SigningKey]:
     """Generated once a run: RSA (published without `alg`, so any RSA algorithm), EC P-256 and Ed25519."""

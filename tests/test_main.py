@@ -43,6 +43,7 @@ def test_an_invalid_setting_stops_the_process_with_one_clear_json_line(
     assert record["allowed"]
 
 
+@pytest.mark.measure_subprocesses
 def test_an_invalid_setting_is_reported_readably_in_console_format(tmp_path: Path) -> None:
     code, lines = run_to_exit({"LOG_FORMAT": "console", "WORKERS": "many"}, tmp_path)
 
@@ -126,6 +127,7 @@ async def migrated_by_a_newer_release(database_url: str, version: int, *, expand
         await connection.close()
 
 
+@pytest.mark.measure_subprocesses
 async def test_a_database_migrated_by_a_newer_release_stops_start_up_with_a_clear_message(
     tmp_path: Path, database_url: str
 ) -> None:

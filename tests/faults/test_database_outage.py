@@ -38,6 +38,7 @@ def assert_unavailable(response: httpx.Response) -> None:
     assert response.json()["type"].endswith("/storage-unavailable")
 
 
+@pytest.mark.measure_subprocesses
 def test_an_outage_turns_items_and_readiness_into_503s_and_the_service_recovers(
     tmp_path: Path, postgres_url: str, proxy: TCPProxy, receiver: Receiver
 ) -> None:

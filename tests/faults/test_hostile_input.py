@@ -53,6 +53,7 @@ def rss_kib(service: Service) -> int:
     return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
 
 
+@pytest.mark.measure_subprocesses
 def test_long_urls_and_headers_and_slow_clients_get_4xx_or_their_answer(tmp_path: Path) -> None:
     with running_service({"DATABASE_URL": sqlite_url(tmp_path), "ACCESS_LOG": "false"}, tmp_path / "log") as service:
         request_line = b"GET /health HTTP/1.1\r\nHost: t\r\n"

@@ -15,6 +15,7 @@ from tests.service import running_service
 POOL_TIMEOUT_S = 0.3
 
 
+@pytest.mark.measure_subprocesses
 @pytest.mark.parametrize("pool_size", [1, 3])
 async def test_a_request_that_finds_every_connection_busy_is_503_within_the_pool_timeout(
     tmp_path: Path, postgres_url: str, pool_size: int

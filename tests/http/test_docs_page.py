@@ -63,6 +63,7 @@ def rendered_dom(url: str, profile: Path) -> str:
     return SCRIPT.sub("", completed.stdout)
 
 
+@pytest.mark.measure_subprocesses
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on PATH: install it (`apt-get install chromium` on Debian)")
 def test_the_docs_page_renders_the_operations_and_the_authorize_button_without_any_other_host(
     tmp_path: Path, issuer: Issuer

@@ -7,6 +7,8 @@ from pathlib import Path
 import httpx
 import pytest
 from litestar.testing import AsyncTestClient
+from structlog.contextvars import merge_contextvars
+from structlog.testing import capture_logs
 
 from app.asgi import create_app
 from app.http.observe import request_id_from
@@ -61,6 +63,18 @@ def test_the_trace_id_of_a_w3c_traceparent_is_taken(traceparent: str) -> None:
 )
 def test_a_malformed_traceparent_gives_no_trace_id(traceparent: bytes) -> None:
     assert caller_trace_id(traceparent) is None
+
+
+async def test_with_tracing_off_the_callers_trace_id_goes_on_the_request_lines_and_no_further(
+    sqlite_client: Client,
+) -> None:
+    with capture_logs(processors=[merge_contextvars]) as records:
+        await sqlite_client.get("/health", headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"})
+        await sqlite_client.get("/health", headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7"})
+        await sqlite_client.get("/health")
+
+    access_lines = [record for record in records if record["event"] == "request"]
+    assert [line.get("trace_id") for line in access_lines] == [TRACE_ID, None, None]
 
 
 @pytest.mark.parametrize(

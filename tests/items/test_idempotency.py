@@ -148,6 +148,7 @@ async def test_a_keyed_create_with_a_bad_body_stores_no_key(sqlite_client: Clien
     assert len(await all_items(sqlite_client)) == 1
 
 
+@pytest.mark.measure_subprocesses
 async def test_of_concurrent_creates_under_one_key_one_item_is_made(tmp_path: Path, database_url: str) -> None:
     with running_service({"DATABASE_URL": database_url, "ACCESS_LOG": "false"}, tmp_path / "log") as service:
         limits = httpx.Limits(max_connections=CONCURRENT_CREATES)
@@ -287,6 +288,7 @@ async def test_the_api_document_declares_the_key_and_its_answers(sqlite_client: 
     assert {"201", "400", "409", "422"} <= set(create["responses"])
 
 
+@pytest.mark.measure_subprocesses
 def test_a_purge_the_database_refuses_is_logged_and_tried_again(tmp_path: Path) -> None:
     database = tmp_path / "items.db"
     environment = {"DATABASE_URL": sqlite_url(tmp_path), "IDEMPOTENCY_TTL": "1", "DATABASE_LOCK_TIMEOUT": "0"}

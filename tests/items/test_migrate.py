@@ -80,6 +80,7 @@ async def test_a_migration_waiting_on_a_lock_gives_up_after_its_timeout_and_succ
     assert await schema_version(postgres_url) == len(POSTGRES_MIGRATIONS)
 
 
+@pytest.mark.measure_subprocesses
 async def test_a_migration_statement_that_runs_too_long_is_cancelled(
     postgres_url: str, migration_lock_held: asyncpg.Connection
 ) -> None:
@@ -91,6 +92,7 @@ async def test_a_migration_statement_that_runs_too_long_is_cancelled(
     assert "a statement ran for longer than 1 s" in records[0]["reason"]
 
 
+@pytest.mark.measure_subprocesses
 async def test_start_up_gives_up_on_a_migration_lock_held_too_long(
     tmp_path: Path, postgres_url: str, migration_lock_held: asyncpg.Connection
 ) -> None:
@@ -101,6 +103,7 @@ async def test_start_up_gives_up_on_a_migration_lock_held_too_long(
     assert "schema migration blocked, giving up" in events
 
 
+@pytest.mark.measure_subprocesses
 def test_migrate_refuses_a_schema_a_newer_release_changed(tmp_path: Path) -> None:
     database = tmp_path / "items.db"
     url = f"sqlite:///{database}"
@@ -123,6 +126,7 @@ def test_migrate_reports_an_unreachable_database(tmp_path: Path) -> None:
     assert "secret-password" not in json.dumps(records)
 
 
+@pytest.mark.measure_subprocesses
 def test_a_replica_that_may_not_migrate_waits_for_the_migration_step(tmp_path: Path, postgres_url: str) -> None:
     serving = {"DATABASE_URL": postgres_url, "DATABASE_MIGRATE": "false", "DATABASE_CONNECT_TIMEOUT": "1"}
     process = launch(serving, tmp_path / "before.log")

@@ -19,6 +19,7 @@ def run_python(code: str) -> tuple[int, list[dict[str, object]]]:
     return result.returncode, [json.loads(line) for line in lines]
 
 
+@pytest.mark.measure_subprocesses
 def test_an_uncaught_exception_is_one_json_record_with_a_structured_traceback() -> None:
     code, records = run_python(
         "from app.observability.logs import configure_logging\n"
@@ -34,6 +35,7 @@ def test_an_uncaught_exception_is_one_json_record_with_a_structured_traceback() 
     assert "hunter2" not in json.dumps(record), "local variables must not be logged"
 
 
+@pytest.mark.measure_subprocesses
 def test_an_uncaught_exception_in_a_thread_is_a_json_record() -> None:
     code, records = run_python(
         "import threading\n"
@@ -70,6 +72,7 @@ def test_warnings_and_standard_library_records_are_json_and_filtered_by_level() 
         assert str(record["timestamp"]).endswith("Z")
 
 
+@pytest.mark.measure_subprocesses
 def test_an_exception_python_cannot_raise_is_a_json_record() -> None:
     code, records = run_python(
         "from app.observability.logs import configure_logging\n"

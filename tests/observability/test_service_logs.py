@@ -62,6 +62,7 @@ def drive_traffic(service: Service, database: Path) -> dict[str, int]:
     return statuses
 
 
+@pytest.mark.measure_subprocesses
 def test_every_line_is_json_and_each_request_has_one_correlated_access_line(tmp_path: Path) -> None:
     database = tmp_path / "items.db"
     with running_service({"DATABASE_URL": f"sqlite:///{database}"}, tmp_path / "service.log") as service:
@@ -106,6 +107,7 @@ def test_every_line_is_json_and_each_request_has_one_correlated_access_line(tmp_
     assert any(event.startswith("Finished server process") for event in uvicorn_events)
 
 
+@pytest.mark.measure_subprocesses
 def test_log_level_filters_the_service_and_uvicorn_alike(tmp_path: Path) -> None:
     environment = {"DATABASE_URL": f"sqlite:///{tmp_path / 'items.db'}", "LOG_LEVEL": "WARNING"}
     with running_service(environment, tmp_path / "service.log") as service:
@@ -144,6 +146,7 @@ def test_metrics_add_up_across_worker_processes(tmp_path: Path) -> None:
         assert line.endswith(" 30.0")
 
 
+@pytest.mark.measure_subprocesses
 def test_a_given_metrics_directory_is_cleared_of_an_earlier_run_and_kept(tmp_path: Path) -> None:
     directory = tmp_path / "metrics"
     directory.mkdir()
@@ -163,6 +166,7 @@ def test_a_given_metrics_directory_is_cleared_of_an_earlier_run_and_kept(tmp_pat
     assert not (directory / "counter_999.db").exists()
 
 
+@pytest.mark.measure_subprocesses
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_with_a_metrics_port_the_metrics_are_served_there_and_not_beside_the_api(tmp_path: Path, workers: str) -> None:
     metrics_port = free_port()

@@ -7,8 +7,7 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 export UV := env("UV", "uv")
 export RUN := UV + " run --locked"
 run := RUN
-# Keep Python's bytecode cache even where PYTHONDONTWRITEBYTECODE is set (CI machines, container hosts): without
-# it every start compiles every module again, a cold start twice as long.
+# Keep Python's bytecode cache where PYTHONDONTWRITEBYTECODE is set (CI, containers): cold starts twice as fast.
 export PYTHONDONTWRITEBYTECODE := ""
 # Debian installs nginx in /usr/sbin, which is not on a normal user's PATH.
 export PATH := env("PATH") + ":/usr/sbin:/sbin"
@@ -80,10 +79,10 @@ lint:
 typecheck:
     @{{run}} pyright
 
-# Run the tests with branch coverage of app/ (100% required), in 4 processes; arguments go to pytest (-n 0: one)
+# Run the tests with branch coverage of app/ (100% required), in 3 processes; arguments go to pytest (-n 0: one)
 test *pytest_args: browser
     {{run}} coverage erase
-    {{run}} coverage run -m pytest --numprocesses 4 --dist worksteal {{pytest_args}}
+    {{run}} coverage run -m pytest --numprocesses 3 --dist worksteal {{pytest_args}}
     {{run}} coverage combine --quiet
     {{run}} coverage xml --quiet --fail-under=0
     {{run}} coverage report
@@ -97,8 +96,9 @@ apt-install +needs:
 browser:
     @bash ci/scripts/browser.sh
 
-# Everything a change must pass before it is pushed: lint, lint-ci, lint-deploy, typecheck, test
-check: lint lint-ci lint-deploy typecheck test
+# Everything a change must pass before it is pushed: test, lint, lint-ci, lint-deploy, typecheck, side by side
+[parallel]
+check: test lint lint-ci lint-deploy typecheck
 
 # Build the image, tagged IMAGE:VERSION and IMAGE:sha-COMMIT; extra arguments go to the build
 image *build_args:

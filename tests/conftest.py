@@ -40,9 +40,9 @@ COVERAGE_OF_SUBPROCESSES = "COVERAGE_PROCESS_CONFIG"
 @pytest.fixture(scope="session", autouse=True)
 def subprocess_coverage_config() -> Iterator[str | None]:
     """Subprocesses go unmeasured unless a test asks: measured, a service process costs half as much CPU again, and
-    measuring every one doubled the suite's time, though most tests start a service only to talk to it and reach
-    no line the in-process tests do not. Taken out for the session, so that services started by fixtures of any
-    scope go unmeasured too."""
+    measuring every one took a third of the suite's CPU time, though most tests start a service only to talk to it
+    and reach no line the in-process tests do not. Taken out for the session, so that services started by fixtures
+    of any scope go unmeasured too."""
     config = os.environ.pop(COVERAGE_OF_SUBPROCESSES, None)
     yield config
     if config is not None:

@@ -7,7 +7,7 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 export UV := env("UV", "uv")
 export RUN := UV + " run --locked"
 run := RUN
-# Keep Python's bytecode cache where PYTHONDONTWRITEBYTECODE is set (CI, containers): cold starts twice as fast.
+# Keep Python's bytecode cache where PYTHONDONTWRITEBYTECODE is set (CI, containers): else starts take twice as long.
 export PYTHONDONTWRITEBYTECODE := ""
 # Debian installs nginx in /usr/sbin, which is not on a normal user's PATH.
 export PATH := env("PATH") + ":/usr/sbin:/sbin"

@@ -133,9 +133,13 @@ async def test_if_match_star_matches_any_existing_item_and_no_missing_one(
         assert response.status_code == 412
 
 
+# Refused before any store call: a defect here fails on either backend, so one is enough.
 @pytest.mark.parametrize("header", ["If-Match", "If-None-Match"])
 @pytest.mark.parametrize("value", ["1", '"1', 'W/ "1"', "**", '"a b"', "null", '*, "1"', '"1"' + " " * 1024])
-async def test_a_malformed_precondition_is_422_and_changes_nothing(client: Client, header: str, value: str) -> None:
+async def test_a_malformed_precondition_is_422_and_changes_nothing(
+    sqlite_client: Client, header: str, value: str
+) -> None:
+    client = sqlite_client
     item_id, _ = await created(client)
     before = await stored(client, item_id)
     method = "PATCH" if header == "If-Match" else "GET"

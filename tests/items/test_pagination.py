@@ -106,7 +106,8 @@ async def test_a_deleted_cursor_item_does_not_break_the_walk(client: Client) -> 
 
 
 @pytest.mark.parametrize("limit", ["0", "501", "-1", "ten", "1.5"])
-async def test_a_limit_outside_1_to_500_is_a_422(client: Client, limit: str) -> None:
+async def test_a_limit_outside_1_to_500_is_a_422(sqlite_client: Client, limit: str) -> None:
+    client = sqlite_client  # refused before any store call: a defect here fails on either backend
     response = await client.get(URL, params={"limit": limit})
 
     assert response.status_code == 422
@@ -118,7 +119,8 @@ async def test_a_limit_of_500_is_accepted(client: Client) -> None:
 
 
 @pytest.mark.parametrize("cursor", ["nonsense!", "AAAA", "é", "", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"])
-async def test_a_malformed_cursor_is_a_422(client: Client, cursor: str) -> None:
+async def test_a_malformed_cursor_is_a_422(sqlite_client: Client, cursor: str) -> None:
+    client = sqlite_client  # refused before any store call: a defect here fails on either backend
     response = await client.get(URL, params={"cursor": cursor})
 
     assert response.status_code == 422

@@ -65,7 +65,7 @@ def test_a_malformed_traceparent_gives_no_trace_id(traceparent: bytes) -> None:
     assert caller_trace_id(traceparent) is None
 
 
-async def test_with_tracing_off_the_callers_trace_id_goes_on_the_request_lines_and_no_further(
+async def test_with_tracing_off_a_well_formed_callers_trace_id_goes_on_the_request_lines(
     sqlite_client: Client,
 ) -> None:
     with capture_logs(processors=[merge_contextvars]) as records:

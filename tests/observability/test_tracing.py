@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from litestar.testing import AsyncTestClient
+from structlog.testing import capture_logs
 
 from app.asgi import create_app
 from app.main import tracing_field
@@ -53,13 +54,16 @@ def traced_service(
 
 @asynccontextmanager
 async def traced_app(receiver: Receiver, database_url: str, **environment: str) -> AsyncGenerator[Client]:
-    """The app in this process, over ASGI, exporting to `receiver`. Stopping it flushes the spans: they have all
-    arrived once this exits. What only a real server sets (its address, the client's) is tested on the service."""
+    """The app in this process, over ASGI, exporting to `receiver`: stopping it flushes the spans, so they have all
+    arrived once this exits (or the test fails). What only a real server sets (the address it listens on) or does
+    (workers, the flush at SIGTERM, a collector that never answers) is tested on the service."""
     settings = Settings.from_environ(
         {"DATABASE_URL": database_url, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, **environment}
     )
-    async with AsyncTestClient(app=create_app(settings)) as client:
-        yield client
+    with capture_logs() as records:
+        async with AsyncTestClient(app=create_app(settings)) as client:
+            yield client
+    assert not [record for record in records if record["event"] == "spans not exported before the shutdown timeout"]
 
 
 def server_span(spans: list[Span], trace_id: str) -> Span:
@@ -369,14 +373,18 @@ def test_a_password_in_the_collectors_url_is_never_shown(tmp_path: Path) -> None
 async def test_the_sampler_and_the_resource_come_from_the_standard_variables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The SDK reads these from the process's environment, as it does in the service.
-    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
-    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0")
-    monkeypatch.setenv("OTEL_SERVICE_NAME", "inventory")
-    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "team=catalogue,deployment.environment.name=eu-1")
+    # The settings check them; the SDK reads them from the process's environment, as in the service.
+    environment = {
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": "0",
+        "OTEL_SERVICE_NAME": "inventory",
+        "OTEL_RESOURCE_ATTRIBUTES": "team=catalogue,deployment.environment.name=eu-1",
+    }
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
     sampled, _, _ = traceparent()
     with running_receiver() as receiver:
-        async with traced_app(receiver, sqlite_url(tmp_path)) as client:
+        async with traced_app(receiver, sqlite_url(tmp_path), **environment) as client:
             await client.get("/api/v1/items")  # a new trace: ratio 0, not sampled, its statement neither
             await client.get("/api/v1/items", headers={"traceparent": sampled})  # the caller sampled it
 

@@ -7,7 +7,8 @@ from http import HTTPStatus
 from typing import Any, Literal
 
 import msgspec
-from litestar import Request, Router, get
+from litestar import Request, get
+from litestar.handlers import HTTPRouteHandler
 
 from app import __version__
 from app.http.problems import problem_responses
@@ -34,25 +35,25 @@ async def ready(request: Request[Any, Any, Any]) -> ProbeStatus:
     return ProbeStatus("ready")
 
 
-def health_routes(environment: str) -> Router:
+def health_routes(environment: str) -> list[HTTPRouteHandler]:
     """The probes under /health. The environment is fixed for the process, so GET /health takes
     no parameters at all, which spares Litestar its per-request parameter handling."""
+    tags = ["health"]
 
-    @get("", operation_id="getHealth", summary="Service status, version and environment")
+    @get("/health", operation_id="getHealth", summary="Service status, version and environment", tags=tags)
     async def health() -> HealthStatus:
         return HealthStatus("healthy", __version__, datetime.now(UTC), environment)
 
-    return Router(
-        path="/health",
-        tags=["health"],
-        route_handlers=[
-            health,
-            get("/live", operation_id="getLiveness", summary="Liveness probe: the process serves requests")(live),
-            get(
-                "/ready",
-                operation_id="getReadiness",
-                summary="Readiness probe: the database answers",
-                responses=problem_responses(HTTPStatus.SERVICE_UNAVAILABLE),
-            )(ready),
-        ],
-    )
+    return [
+        health,
+        get(
+            "/health/live", operation_id="getLiveness", summary="Liveness probe: the process serves requests", tags=tags
+        )(live),
+        get(
+            "/health/ready",
+            operation_id="getReadiness",
+            summary="Readiness probe: the database answers",
+            responses=problem_responses(HTTPStatus.SERVICE_UNAVAILABLE),
+            tags=tags,
+        )(ready),
+    ]

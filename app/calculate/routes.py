@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from litestar import Router, post
+from litestar import post
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 
 from app.auth.access import CALCULATE, AccessRules
@@ -18,26 +19,23 @@ async def calculate_route(data: JSONBody[CalculationRequest]) -> CalculationResu
     return CalculationResult(a=data.a, b=data.b, operation=data.operation, result=result)
 
 
-def calculate_routes(access: AccessRules) -> Router:
-    return Router(
-        path="/api/v1/calculate",
-        tags=["calculate"],
-        route_handlers=[
-            post(
-                "",
-                status_code=HTTPStatus.OK,
-                operation_id="calculate",
-                summary="Calculate",
-                description="Add, subtract, multiply or divide two numbers. Integer operands give exact integer "
-                "results for add, subtract and multiply; divide always returns a float.",
-                responses=problem_responses(
-                    *access.refusals,
-                    HTTPStatus.BAD_REQUEST,
-                    HTTPStatus.UNPROCESSABLE_ENTITY,
-                    HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                ),
-                **access.requires(CALCULATE),
-            )(calculate_route)
-        ],
-    )
+def calculate_routes(access: AccessRules) -> list[HTTPRouteHandler]:
+    return [
+        post(
+            "/api/v1/calculate",
+            status_code=HTTPStatus.OK,
+            operation_id="calculate",
+            summary="Calculate",
+            description="Add, subtract, multiply or divide two numbers. Integer operands give exact integer "
+            "results for add, subtract and multiply; divide always returns a float.",
+            responses=problem_responses(
+                *access.refusals,
+                HTTPStatus.BAD_REQUEST,
+                HTTPStatus.UNPROCESSABLE_ENTITY,
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            ),
+            tags=["calculate"],
+            **access.requires(CALCULATE),
+        )(calculate_route)
+    ]

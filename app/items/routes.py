@@ -7,8 +7,9 @@ from http import HTTPStatus
 from typing import Annotated, Any, cast
 from uuid import UUID
 
-from litestar import Request, Response, Router, delete, get, patch, post, put
+from litestar import Request, Response, delete, get, patch, post, put
 from litestar.datastructures import ResponseHeader
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, Parameter
 
@@ -193,10 +194,10 @@ def write_precondition(request: AnyRequest, if_match: str) -> Precondition | Non
     return None
 
 
-def item_routes(access: AccessRules) -> Router:
+def item_routes(access: AccessRules) -> list[HTTPRouteHandler]:
     """The operations under /api/v1/items: reading needs items:read, changing needs items:write."""
     read, write = access.requires(ITEMS_READ), access.requires(ITEMS_WRITE)
-    one = "/{item_id:str}"
+    one, tags = f"{ITEMS_PATH}/{{item_id:str}}", ["items"]
     body_errors = (*access.refusals, *BODY_ERRORS)
     # 422: an If-Match or If-None-Match that is no list of entity tags.
     read_errors = (
@@ -208,70 +209,72 @@ def item_routes(access: AccessRules) -> Router:
     )
     # A write under If-Match that names no current version; one without it where REQUIRE_IF_MATCH is set.
     conditional = (HTTPStatus.PRECONDITION_FAILED, HTTPStatus.PRECONDITION_REQUIRED)
-    return Router(
-        path=ITEMS_PATH,
-        tags=["items"],
-        route_handlers=[
-            post(
-                "",
-                operation_id="createItem",
-                summary="Create an item",
-                description="With an `Idempotency-Key`, retries of a create that timed out or failed are safe: "
-                "the item is created once, and every retry answers the original 201.",
-                response_headers=[LOCATION_HEADER, ETAG_HEADER],
-                # 400 also for a malformed Idempotency-Key, 422 for a key reused with another body.
-                responses=problem_responses(*body_errors, HTTPStatus.CONFLICT),
-                **write,
-            )(create_item),
-            get(
-                "",
-                operation_id="listItems",
-                summary="List items",
-                description="Items in creation order, a page at a time. When more follow, the `Link` header "
-                'holds the next page\'s URL with `rel="next"`.',
-                response_headers=[LINK_HEADER],
-                responses=problem_responses(
-                    *access.refusals,
-                    HTTPStatus.BAD_REQUEST,
-                    HTTPStatus.UNPROCESSABLE_ENTITY,
-                    HTTPStatus.SERVICE_UNAVAILABLE,
-                ),
-                **read,
-            )(list_items),
-            get(
-                one,
-                operation_id="getItem",
-                summary="Read an item",
-                response_headers=[ETAG_HEADER],
-                responses={HTTPStatus.NOT_MODIFIED.value: NOT_MODIFIED}
-                | problem_responses(*read_errors, HTTPStatus.PRECONDITION_FAILED),
-                **read,
-            )(get_item),
-            put(
-                one,
-                operation_id="replaceItem",
-                summary="Replace an item",
-                response_headers=[ETAG_HEADER],
-                responses=problem_responses(HTTPStatus.NOT_FOUND, *conditional, *body_errors),
-                **write,
-            )(replace_item),
-            patch(
-                one,
-                operation_id="updateItem",
-                summary="Update some fields of an item",
-                response_headers=[ETAG_HEADER],
-                responses=problem_responses(HTTPStatus.NOT_FOUND, *conditional, *body_errors),
-                **write,
-            )(update_item),
-            delete(
-                one,
-                operation_id="deleteItem",
-                summary="Delete an item",
-                responses=problem_responses(*read_errors, *conditional),
-                **write,
-            )(delete_item),
-        ],
-    )
+    return [
+        post(
+            ITEMS_PATH,
+            operation_id="createItem",
+            summary="Create an item",
+            description="With an `Idempotency-Key`, retries of a create that timed out or failed are safe: "
+            "the item is created once, and every retry answers the original 201.",
+            response_headers=[LOCATION_HEADER, ETAG_HEADER],
+            # 400 also for a malformed Idempotency-Key, 422 for a key reused with another body.
+            responses=problem_responses(*body_errors, HTTPStatus.CONFLICT),
+            tags=tags,
+            **write,
+        )(create_item),
+        get(
+            ITEMS_PATH,
+            operation_id="listItems",
+            summary="List items",
+            description="Items in creation order, a page at a time. When more follow, the `Link` header "
+            'holds the next page\'s URL with `rel="next"`.',
+            response_headers=[LINK_HEADER],
+            responses=problem_responses(
+                *access.refusals,
+                HTTPStatus.BAD_REQUEST,
+                HTTPStatus.UNPROCESSABLE_ENTITY,
+                HTTPStatus.SERVICE_UNAVAILABLE,
+            ),
+            tags=tags,
+            **read,
+        )(list_items),
+        get(
+            one,
+            operation_id="getItem",
+            summary="Read an item",
+            response_headers=[ETAG_HEADER],
+            responses={HTTPStatus.NOT_MODIFIED.value: NOT_MODIFIED}
+            | problem_responses(*read_errors, HTTPStatus.PRECONDITION_FAILED),
+            tags=tags,
+            **read,
+        )(get_item),
+        put(
+            one,
+            operation_id="replaceItem",
+            summary="Replace an item",
+            response_headers=[ETAG_HEADER],
+            responses=problem_responses(HTTPStatus.NOT_FOUND, *conditional, *body_errors),
+            tags=tags,
+            **write,
+        )(replace_item),
+        patch(
+            one,
+            operation_id="updateItem",
+            summary="Update some fields of an item",
+            response_headers=[ETAG_HEADER],
+            responses=problem_responses(HTTPStatus.NOT_FOUND, *conditional, *body_errors),
+            tags=tags,
+            **write,
+        )(update_item),
+        delete(
+            one,
+            operation_id="deleteItem",
+            summary="Delete an item",
+            responses=problem_responses(*read_errors, *conditional),
+            tags=tags,
+            **write,
+        )(delete_item),
+    ]
 
 
 def parse_item_id(raw: str) -> UUID:

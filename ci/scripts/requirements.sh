@@ -11,7 +11,9 @@ case "$1" in
     sbom)
         "${uv[@]}" export --locked --no-dev --no-emit-project --no-hashes --format requirements-txt --quiet \
             --output-file "$requirements"
-        "${run[@]}" cyclonedx-py requirements --output-format JSON --output-file sbom.cdx.json "$requirements"
+        # An environment of its own (pyproject.toml's sbom-tools says why), kept between runs like .venv-deploy.
+        env -u VIRTUAL_ENV UV_PROJECT_ENVIRONMENT=.venv-sbom "${run[@]}" --only-group sbom-tools \
+            cyclonedx-py requirements --output-format JSON --output-file sbom.cdx.json "$requirements"
         echo "Wrote sbom.cdx.json"
         ;;
     audit)

@@ -123,11 +123,25 @@ async def postgres_url(postgres_server: str) -> str:
     return postgres_server
 
 
+@pytest.fixture(scope="session")
+def sqlite_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("sqlite")
+
+
+@pytest.fixture
+def sqlite_path(sqlite_directory: Path) -> Path:
+    """Where an empty SQLite database starts: the same path for every test of a worker (as postgres_url's database is
+    the same one, emptied), so that the settings naming it are equal and `client` can start the app it built before."""
+    for file in sqlite_directory.iterdir():
+        file.unlink()
+    return sqlite_directory / "items.db"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def database_url(request: pytest.FixtureRequest) -> str:
     """Each test that uses it runs once per storage backend."""
     if request.param == "sqlite":
-        return sqlite_url(tmp_path)
+        return f"sqlite:///{request.getfixturevalue('sqlite_path')}"
     url: str = request.getfixturevalue("postgres_url")
     return url
 
@@ -137,19 +151,34 @@ def settings(database_url: str) -> Settings:
     return Settings.from_environ({"DATABASE_URL": database_url, "ENVIRONMENT": "test"})
 
 
-@pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[Client]:
-    async with AsyncTestClient(app=create_app(settings)) as test_client:
+@pytest.fixture(scope="session")
+def built_apps() -> dict[Settings, ASGIApp]:
+    """The apps `client` and `sqlite_client` built, by their settings. Building one takes Litestar 20 ms (40 under
+    coverage), most of what a test of a few requests costs; starting it again for the next test, on its emptied
+    database, is what a process serving many requests with one app does. A test that counts what the metrics saw
+    builds an app of its own."""
+    return {}
+
+
+async def started(settings: Settings, built_apps: dict[Settings, ASGIApp]) -> AsyncIterator[Client]:
+    app = built_apps.get(settings) or built_apps.setdefault(settings, create_app(settings))
+    async with AsyncTestClient(app=app) as test_client:
         yield test_client
 
 
 @pytest.fixture
-def sqlite_settings(tmp_path: Path) -> Settings:
-    return Settings.from_environ({"DATABASE_URL": sqlite_url(tmp_path), "ENVIRONMENT": "test"})
+async def client(settings: Settings, built_apps: dict[Settings, ASGIApp]) -> AsyncIterator[Client]:
+    async for test_client in started(settings, built_apps):
+        yield test_client
 
 
 @pytest.fixture
-async def sqlite_client(sqlite_settings: Settings) -> AsyncIterator[Client]:
+def sqlite_settings(sqlite_path: Path) -> Settings:
+    return Settings.from_environ({"DATABASE_URL": f"sqlite:///{sqlite_path}", "ENVIRONMENT": "test"})
+
+
+@pytest.fixture
+async def sqlite_client(sqlite_settings: Settings, built_apps: dict[Settings, ASGIApp]) -> AsyncIterator[Client]:
     """For behaviour that does not depend on the storage backend: runs once."""
-    async with AsyncTestClient(app=create_app(sqlite_settings)) as test_client:
+    async for test_client in started(sqlite_settings, built_apps):
         yield test_client

@@ -113,16 +113,18 @@ def test_access_lines_give_the_status_as_a_json_number(tmp_path: Path) -> None:
     assert all(type(status) is int for status in statuses)
 
 
-async def test_metrics_count_requests_by_method_route_template_and_status(sqlite_client: Client) -> None:
-    created = await sqlite_client.post("/api/v1/items", json={"name": "n", "description": "d"})
-    for _ in range(2):
-        await sqlite_client.get(f"/api/v1/items/{created.json()['id']}")
-    await sqlite_client.get("/api/v1/items/01890a5d-ac96-774b-bcce-b302099a8057")
-    await sqlite_client.get("/random/path/1")
-    await sqlite_client.get("/random/path/2")
-    await sqlite_client.request("BREW", "/api/v1/items")
+async def test_metrics_count_requests_by_method_route_template_and_status(sqlite_settings: Settings) -> None:
+    # An app of its own: the one `sqlite_client` shares has counted the requests of earlier tests.
+    async with AsyncTestClient(app=create_app(sqlite_settings)) as client:
+        created = await client.post("/api/v1/items", json={"name": "n", "description": "d"})
+        for _ in range(2):
+            await client.get(f"/api/v1/items/{created.json()['id']}")
+        await client.get("/api/v1/items/01890a5d-ac96-774b-bcce-b302099a8057")
+        await client.get("/random/path/1")
+        await client.get("/random/path/2")
+        await client.request("BREW", "/api/v1/items")
 
-    response = await sqlite_client.get("/metrics")
+        response = await client.get("/metrics")
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")

@@ -127,9 +127,9 @@ async def test_a_wrong_method_is_a_405_with_an_allow_header(sqlite_client: Clien
     assert "POST" in response.headers["allow"]
 
 
-async def test_an_unexpected_failure_is_a_500_that_reveals_nothing(sqlite_client: Client, tmp_path: Path) -> None:
+async def test_an_unexpected_failure_is_a_500_that_reveals_nothing(sqlite_client: Client, sqlite_path: Path) -> None:
     # Fault injection: a row written behind the service's back that it cannot read.
-    with sqlite3.connect(tmp_path / "items.db") as connection:
+    with sqlite3.connect(sqlite_path) as connection:
         connection.execute(
             "INSERT INTO items (id, name, description, created_at, updated_at) "
             "VALUES ('not-a-uuid', 'n', 'd', '2026-01-01T00:00:00+00:00', 'secret-path')"

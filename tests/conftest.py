@@ -18,6 +18,7 @@ from app.asgi import create_app
 from app.settings import Settings
 from tests.auth.issuer import Issuer, SigningKey, ec_key, ed25519_key, rsa_key, running_issuer
 from tests.postgres import throwaway_postgres
+from tests.service import free_port
 
 Client = AsyncTestClient[ASGIApp]
 
@@ -67,10 +68,17 @@ def signing_keys() -> list[SigningKey]:
     return [rsa_key("rsa-1"), ec_key("ec-1"), ed25519_key("ed-1")]
 
 
+@pytest.fixture(scope="session")
+def issuer_port() -> int:
+    """Each worker's issuers listen on one port: the settings of the apps trusting them are then equal (built_apps)."""
+    return free_port()
+
+
 @pytest.fixture
-def issuer(signing_keys: list[SigningKey]) -> Iterator[Issuer]:
-    """An identity provider on loopback, serving discovery and those keys, minting tokens with them."""
-    with running_issuer(*signing_keys) as running:
+def issuer(signing_keys: list[SigningKey], issuer_port: int) -> Iterator[Issuer]:
+    """An identity provider on loopback, serving discovery and those keys, minting tokens with them: a new one for each
+    test, which may change what it serves."""
+    with running_issuer(*signing_keys, port=issuer_port) as running:
         yield running
 
 
@@ -153,15 +161,19 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 def built_apps() -> dict[Settings, ASGIApp]:
-    """The apps `client` and `sqlite_client` built, by their settings. Building one takes Litestar 20 ms (40 under
-    coverage), most of what a test of a few requests costs; starting it again for the next test, on its emptied
-    database, is what a process serving many requests with one app does. A test that counts what the metrics saw
+    """The apps `client`, `sqlite_client` and `auth_client` built, by their settings. Building one takes Litestar
+    20 ms (40 under coverage), most of what a test of a few requests costs. Each test starts the app again (its
+    lifespan: the store opened and migrated, the issuer's keys fetched) on an emptied database, as a process serving
+    many requests with one app would. State that outlives a start is the metrics: a test that counts what they saw
     builds an app of its own."""
     return {}
 
 
 async def started(settings: Settings, built_apps: dict[Settings, ASGIApp]) -> AsyncIterator[Client]:
-    app = built_apps.get(settings) or built_apps.setdefault(settings, create_app(settings))
+    """A client of the app built for `settings`, started (and stopped after the test) on its database."""
+    app = built_apps.get(settings)
+    if app is None:
+        app = built_apps[settings] = create_app(settings)
     async with AsyncTestClient(app=app) as test_client:
         yield test_client
 

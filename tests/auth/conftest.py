@@ -6,12 +6,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from litestar.testing import AsyncTestClient
+from litestar.types import ASGIApp
 
-from app.asgi import create_app
 from app.settings import Settings
 from tests.auth.issuer import Issuer
-from tests.conftest import Client, sqlite_url
+from tests.conftest import Client, sqlite_url, started
 
 
 def auth_settings(issuer: Issuer, tmp_path: Path, **environ: str) -> Settings:
@@ -19,8 +18,8 @@ def auth_settings(issuer: Issuer, tmp_path: Path, **environ: str) -> Settings:
 
 
 @pytest.fixture
-async def auth_client(issuer: Issuer, tmp_path: Path) -> AsyncIterator[Client]:
-    async with AsyncTestClient(app=create_app(auth_settings(issuer, tmp_path))) as client:
+async def auth_client(issuer: Issuer, sqlite_path: Path, built_apps: dict[Settings, ASGIApp]) -> AsyncIterator[Client]:
+    async for client in started(auth_settings(issuer, sqlite_path.parent), built_apps):
         yield client
 
 

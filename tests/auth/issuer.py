@@ -151,8 +151,8 @@ class Issuer:
 
 
 @contextmanager
-def running_issuer(*keys: SigningKey) -> Generator[Issuer]:
-    issuer = Issuer(list(keys))
+def running_issuer(*keys: SigningKey, port: int | None = None) -> Generator[Issuer]:
+    issuer = Issuer(list(keys)) if port is None else Issuer(list(keys), port)
     issuer.start()
     try:
         yield issuer

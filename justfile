@@ -77,7 +77,7 @@ lint:
 
 # Type-check in pyright's strict mode
 typecheck:
-    @{{run}} pyright
+    @nice {{run}} pyright
 
 # Run the tests with branch coverage of app/ (100% required), in 3 processes; arguments go to pytest (-n 0: one)
 test *pytest_args: browser
@@ -96,7 +96,7 @@ apt-install +needs:
 browser:
     @bash ci/scripts/browser.sh
 
-# Everything a change must pass before it is pushed: test, lint, lint-ci, lint-deploy, typecheck, side by side
+# Everything a change must pass before it is pushed, side by side; the linters, under nice, take what CPU tests leave
 [parallel]
 check: test lint lint-ci lint-deploy typecheck
 
@@ -122,11 +122,11 @@ fuzz examples="300":
 
 # Audit the templates in ci/ offline: zizmor (every severity), the workflow and Renovate schemas, the hooks, drift
 lint-ci:
-    @bash ci/scripts/lint-ci.sh
+    @nice bash ci/scripts/lint-ci.sh
 
 # Validate the deployment files (ci/deploy/) offline: Kubernetes schemas, checkov, promtool, dashboard, Compose, nginx
 lint-deploy: (apt-install "promtool=prometheus" "nginx=nginx")
-    @bash ci/scripts/lint-deploy.sh
+    @nice bash ci/scripts/lint-deploy.sh
 
 # Install the templates from ci/ into .github/ of this checkout: the workflows, and Renovate's configuration
 ci-install:

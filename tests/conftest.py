@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Generator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -169,7 +169,8 @@ def built_apps() -> dict[Settings, ASGIApp]:
     return {}
 
 
-async def started(settings: Settings, built_apps: dict[Settings, ASGIApp]) -> AsyncIterator[Client]:
+@asynccontextmanager
+async def started(settings: Settings, built_apps: dict[Settings, ASGIApp]) -> AsyncGenerator[Client]:
     """A client of the app built for `settings`, started (and stopped after the test) on its database."""
     app = built_apps.get(settings)
     if app is None:
@@ -180,7 +181,7 @@ async def started(settings: Settings, built_apps: dict[Settings, ASGIApp]) -> As
 
 @pytest.fixture
 async def client(settings: Settings, built_apps: dict[Settings, ASGIApp]) -> AsyncIterator[Client]:
-    async for test_client in started(settings, built_apps):
+    async with started(settings, built_apps) as test_client:
         yield test_client
 
 
@@ -192,5 +193,5 @@ def sqlite_settings(sqlite_path: Path) -> Settings:
 @pytest.fixture
 async def sqlite_client(sqlite_settings: Settings, built_apps: dict[Settings, ASGIApp]) -> AsyncIterator[Client]:
     """For behaviour that does not depend on the storage backend: runs once."""
-    async for test_client in started(sqlite_settings, built_apps):
+    async with started(sqlite_settings, built_apps) as test_client:
         yield test_client

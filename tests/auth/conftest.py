@@ -19,7 +19,7 @@ def auth_settings(issuer: Issuer, tmp_path: Path, **environ: str) -> Settings:
 
 @pytest.fixture
 async def auth_client(issuer: Issuer, sqlite_path: Path, built_apps: dict[Settings, ASGIApp]) -> AsyncIterator[Client]:
-    async for client in started(auth_settings(issuer, sqlite_path.parent), built_apps):
+    async with started(auth_settings(issuer, sqlite_path.parent), built_apps) as client:
         yield client
 
 

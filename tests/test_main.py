@@ -93,18 +93,6 @@ async def test_two_instances_on_one_postgresql_database_share_items(tmp_path: Pa
             assert (await second.get(item_url)).status_code == 404
 
 
-def test_several_workers_serve_one_sqlite_file(tmp_path: Path) -> None:
-    environment = {"DATABASE_URL": f"sqlite:///{tmp_path / 'items.db'}", "WORKERS": "2"}
-    with running_service(environment, tmp_path / "log") as service:
-        ids = {
-            httpx.post(f"{service.url}/api/v1/items", json={"name": f"n{n}", "description": ""}).json()["id"]
-            for n in range(20)
-        }
-        listed = {item["id"] for item in httpx.get(f"{service.url}/api/v1/items?limit=100").json()}
-        assert listed == ids
-        assert service.stop() == 0
-
-
 def test_help_lists_the_reload_flag() -> None:
     output = subprocess.run([sys.executable, "-m", "app", "--help"], capture_output=True, text=True, check=True).stdout
 

@@ -10,6 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import AsyncGenerator, Callable, Generator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -291,15 +292,24 @@ def test_spans_still_queued_at_sigterm_are_exported(tmp_path: Path) -> None:
         assert [span.name for span in receiver.spans] == ["GET /health"] * 3
 
 
-def test_each_worker_process_exports_its_own_spans(tmp_path: Path) -> None:
-    requests = 20
+def test_two_workers_share_one_sqlite_file_and_each_exports_its_own_spans(tmp_path: Path) -> None:
+    creates = 20
     with running_receiver() as receiver, traced_service(tmp_path, receiver, WORKERS="2") as service:
-        for _ in range(requests):
-            # A new connection each time, so that both workers serve some.
-            httpx.get(f"{service.url}/health", headers={"Connection": "close"})
-        spans = receiver.wait_for(lambda spans: len(spans) == requests)
+        # A new connection for each request (httpx.post), so that both workers serve some.
+        ids = {
+            httpx.post(f"{service.url}/api/v1/items", json={"name": f"n{n}", "description": ""}).json()["id"]
+            for n in range(creates)
+        }
+        listed = {item["id"] for item in httpx.get(f"{service.url}/api/v1/items?limit=100").json()}
+        # Each request's server span and its statement's span.
+        spans = receiver.wait_for(lambda spans: len(spans) == 2 * (creates + 1))
+        assert service.stop() == 0
 
-    assert {span.name for span in spans} == {"GET /health"}
+    assert listed == ids, "what either worker wrote, the one that lists it reads"
+    assert Counter(span.name for span in spans if span.kind == "SPAN_KIND_SERVER") == {
+        "POST /api/v1/items": creates,
+        "GET /api/v1/items": 1,
+    }
 
 
 def test_without_the_variables_no_tracing_api_is_imported_and_the_sdk_never(tmp_path: Path) -> None:

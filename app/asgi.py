@@ -99,7 +99,7 @@ def create_app(settings: Settings) -> ASGIApp:
 
     litestar = Litestar(
         route_handlers=[
-            # Handlers, not Routers: Litestar deep-copies every Router it registers, a quarter of the app's build.
+            # Handlers, not Routers: Litestar deep-copies every Router it registers, an eighth of building the app.
             *health_routes(settings.environment),
             *item_routes(access),
             *calculate_routes(access),

@@ -239,6 +239,39 @@ async def add_expired_keys(database_url: str, count: int) -> None:
         await connection.close()
 
 
+async def test_an_expired_key_the_purge_has_not_reached_is_taken_by_the_next_create(
+    client: Client, database_url: str
+) -> None:
+    # Expired behind the service's back, long before its purge runs (every 300 s here): the create finds the key
+    # stored and takes it over, which waiting for a real expiry leaves to the race with the purge.
+    first = await client.post(URL, json=ITEM, headers=keyed("k"))
+    await expire_every_key(database_url)
+
+    again = await client.post(URL, json=ITEM, headers=keyed("k"))
+
+    assert again.status_code == 201
+    assert again.json()["id"] != first.json()["id"]
+    assert len(await all_items(client)) == 2
+    assert await stored_keys(database_url) == 1, "the key was taken over, not stored twice"
+    repeated = await client.post(URL, json=ITEM, headers=keyed("k"))
+    assert repeated.json()["id"] == again.json()["id"], "and it now names the new item"
+
+
+async def expire_every_key(database_url: str) -> None:
+    expired = utc_now() - timedelta(hours=1)
+    if database_url.startswith("sqlite"):
+        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:
+            connection.execute(
+                "UPDATE idempotency_keys SET expires_at = ?", (expired.isoformat(timespec="microseconds"),)
+            )
+        return
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute("UPDATE idempotency_keys SET expires_at = $1", expired)
+    finally:
+        await connection.close()
+
+
 async def test_a_key_expired_with_another_body_creates_the_new_one(sqlite_settings: Settings) -> None:
     settings = Settings.from_environ({"DATABASE_URL": sqlite_settings.database.url, "IDEMPOTENCY_TTL": "1"})
     async with AsyncTestClient(app=create_app(settings)) as client:

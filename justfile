@@ -148,7 +148,7 @@ push *tags:
 scan:
     @bash ci/scripts/scan.sh
 
-# Write a CycloneDX SBOM of the locked runtime dependencies to sbom.cdx.json (offline)
+# Write a CycloneDX SBOM of the locked runtime dependencies to sbom.cdx.json (offline once its tool is in .venv-sbom)
 sbom:
     @bash ci/scripts/requirements.sh sbom
 

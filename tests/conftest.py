@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -18,7 +19,6 @@ from app.asgi import create_app
 from app.settings import Settings
 from tests.auth.issuer import Issuer, SigningKey, ec_key, ed25519_key, rsa_key, running_issuer
 from tests.postgres import throwaway_postgres
-from tests.service import free_port
 
 Client = AsyncTestClient[ASGIApp]
 
@@ -69,9 +69,22 @@ def signing_keys() -> list[SigningKey]:
 
 
 @pytest.fixture(scope="session")
-def issuer_port() -> int:
-    """Each worker's issuers listen on one port: the settings of the apps trusting them are then equal (built_apps)."""
-    return free_port()
+def issuer_port(worker_id: str) -> int:
+    """Each worker's issuers listen on one port: the settings of the apps trusting them are then equal (built_apps).
+    Below the kernel's ephemeral range, where no `free_port()` of another test can be handed it while it is closed,
+    and in a window of its own for each worker."""
+    ephemeral_from = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    worker = 0 if worker_id == "master" else int(worker_id.removeprefix("gw"))
+    window_end = ephemeral_from - 100 * worker
+    for port in range(window_end - 1, window_end - 100, -1):
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the issuer's server binds it
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.fail(f"no free port from {window_end - 99} to {window_end - 1}")
 
 
 @pytest.fixture
@@ -164,19 +177,21 @@ def built_apps() -> dict[Settings, ASGIApp]:
     """The apps `client`, `sqlite_client` and `auth_client` built, by their settings. Building one takes Litestar
     20 ms (40 under coverage), most of what a test of a few requests costs. Each test starts the app again (its
     lifespan: the store opened and migrated, the issuer's keys fetched) on an emptied database, as a process serving
-    many requests with one app would. State that outlives a start is the metrics: a test that counts what they saw
-    builds an app of its own."""
+    many requests with one app would. What outlives a start: the metrics (a test that counts what they saw builds an
+    app of its own), Litestar's cached API document, and state every request leaves as it found it (keys in flight)."""
     return {}
 
 
 @asynccontextmanager
 async def started(settings: Settings, built_apps: dict[Settings, ASGIApp]) -> AsyncGenerator[Client]:
-    """A client of the app built for `settings`, started (and stopped after the test) on its database."""
-    app = built_apps.get(settings)
-    if app is None:
-        app = built_apps[settings] = create_app(settings)
-    async with AsyncTestClient(app=app) as test_client:
-        yield test_client
+    """A client of the app built for `settings`, started (and stopped after the test) on its database; an app of its
+    own where a test starts a second one with the same settings (one app's state holds one store)."""
+    app = built_apps.pop(settings, None) or create_app(settings)
+    try:
+        async with AsyncTestClient(app=app) as test_client:
+            yield test_client
+    finally:
+        built_apps.setdefault(settings, app)
 
 
 @pytest.fixture

@@ -56,6 +56,10 @@ KEYED_CREATE_FLOOR = 0.80
 # off must cost nothing. The release is the parent of the commit that added app/observability/tracing.py.
 UNTRACED_FLOOR = 0.97
 TRACING_ADDED_IN = "app/observability/tracing.py"
+# The service against the release before the reshape into Controllers, guards and injected services, in the same run:
+# the reshape may cost at most 5% on each scenario with a floor.
+RELEASE_FLOOR = 0.95
+RELEASE_COMMIT = "51ec76c5bd2b70995fcff421d2b71e836af6da6f"
 TWO_CPUS = (os.cpu_count() or 1) >= 2
 
 
@@ -262,6 +266,8 @@ def measure(arguments: argparse.Namespace, sink_url: str) -> int:  # noqa: C901,
     ]
     targets += authenticated_targets(service, production, workdir)
     targets += tracing_targets(service, production, workdir, sink_url)
+    reshape = "release before the reshape into Controllers, guards and injected services"
+    targets += checkout_target("release", RELEASE_COMMIT, reshape, production, workdir)
     if postgres := os.environ.get("TEST_DATABASE_URL"):
         subprocess.run([sys.executable, "-c", RESET_POSTGRES, postgres], check=True)
         targets.append(Target("postgresql", service, {**production, "DATABASE_URL": postgres}))
@@ -271,7 +277,8 @@ def measure(arguments: argparse.Namespace, sink_url: str) -> int:  # noqa: C901,
     print("Targets: the raw ASGI baseline, the endpoints written plainly in Litestar, the service on each database,")
     print("the service on SQLite without access lines, and with access tokens checked (read item only): one token")
     print("for every request (token), a new one for each (new token); tracing every request to a local OTLP sink")
-    print("(tracing), and the release before tracing existed (untraced).")
+    print("(tracing), the release before tracing existed (untraced) and the release before the reshape into")
+    print("Controllers, guards and injected services (release).")
     try:
         for target in targets:
             target.start(workdir / f"{target.name}.log")
@@ -359,7 +366,10 @@ def measure(arguments: argparse.Namespace, sink_url: str) -> int:  # noqa: C901,
         )
     )
     # Against the releases checked out from git history, where it has them.
-    releases = (("untraced", ", tracing off,", "the release before tracing", UNTRACED_FLOOR),)
+    releases = (
+        ("untraced", ", tracing off,", "the release before tracing", UNTRACED_FLOOR),
+        ("release", "", "the release before the reshape", RELEASE_FLOOR),
+    )
     for release, condition, what, floor in releases:
         for name in FLOORS if release in by_name else ():
             earlier = median(by_name[release].results[name]).requests_per_s

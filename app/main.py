@@ -19,8 +19,8 @@ import uvicorn
 from litestar.types import ASGIApp
 
 from app.asgi import create_app
-from app.items.backends import migrate_schema
-from app.items.errors import MigrationBlocked, SchemaTooNew, StorageUnavailable
+from app.db import migrate_schema
+from app.db.errors import MigrationBlocked, SchemaTooNew, StorageUnavailable
 from app.observability.logs import configure_logging, get_logger
 from app.observability.metrics import metrics_port, pooled_registry
 from app.settings import Settings, redact_url

@@ -18,7 +18,7 @@ from litestar.types import ASGIApp
 from app.asgi import create_app
 from app.settings import Settings
 from tests.auth.issuer import Issuer, SigningKey, ec_key, ed25519_key, rsa_key, running_issuer
-from tests.postgres import throwaway_postgres
+from tests.postgres import EMPTY_SCHEMA, throwaway_postgres
 
 Client = AsyncTestClient[ASGIApp]
 
@@ -134,11 +134,10 @@ def database_of_its_own(server_url: str, name: str) -> Generator[str]:
 
 @pytest.fixture
 async def postgres_url(postgres_server: str) -> str:
-    """The PostgreSQL test database with its items removed, so each test starts from nothing."""
+    """The PostgreSQL test database emptied, so each test starts from nothing."""
     connection = await asyncpg.connect(postgres_server)
     try:
-        await connection.execute("DROP TABLE IF EXISTS items, idempotency_keys, schema_migrations")
-        await connection.execute("DROP FUNCTION IF EXISTS items_next_version()")
+        await connection.execute(EMPTY_SCHEMA)
     finally:
         await connection.close()
     return postgres_server

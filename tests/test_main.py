@@ -14,8 +14,8 @@ import asyncpg
 import httpx
 import pytest
 
-from app.items.postgres import MIGRATIONS as POSTGRES_MIGRATIONS
-from app.items.sqlite import MIGRATIONS as SQLITE_MIGRATIONS
+from app.db.postgres import MIGRATIONS as POSTGRES_MIGRATIONS
+from app.db.sqlite import MIGRATIONS as SQLITE_MIGRATIONS
 from app.settings import Settings
 from tests.conftest import start_and_stop
 from tests.service import launch, running_service

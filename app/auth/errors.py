@@ -62,3 +62,13 @@ class KeysUnavailable(ServiceError):
 
 class KeySetError(Exception):
     """Fetching or reading the key set (or the discovery document) failed; the message says why, for the log."""
+
+
+class UndeclaredScope(ServiceError):
+    """An operation that declares neither a scope nor that it is open: a bug of the service, refused all the same."""
+
+    status = HTTPStatus.FORBIDDEN
+    slug = "insufficient-scope"
+
+    def __init__(self) -> None:
+        super().__init__("This operation declares no scope that could grant access to it.")

@@ -69,7 +69,7 @@ def must_match(header: str, version: int) -> None:
     """Raise `PreconditionFailed` when If-Match names neither the current `version` nor any (*).
 
     Strong comparison (RFC 9110, section 13.1.1): W/"3" matches nothing. Writes compare in the database instead,
-    in the statement that writes (`app.items.store.statement_for`); this serves reads.
+    in the statement that writes (app.items.store); this serves reads.
     """
     if not header.strip():
         return

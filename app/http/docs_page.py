@@ -15,6 +15,8 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router  # pyright: ignore[reportUnknownVariableType] - os.PathLike left open
 from swagger_ui_bundle import swagger_ui_path  # pyright: ignore[reportMissingTypeStubs] - the package ships none
 
+from app.auth.access import OPEN
+
 DOCS_PATH = "/schema"
 # The directory's name carries Swagger UI's version: in the URL, it lets browsers keep the assets for good.
 ASSETS_PATH = f"{DOCS_PATH}/{swagger_ui_path.name}"
@@ -52,4 +54,10 @@ def swagger_ui_assets() -> Router:
         name="swagger-ui",
         cache_control=ASSETS_CACHE,
         include_in_schema=False,
+        opt=OPEN,
     )
+
+
+def docs_router() -> Router:
+    """Where Litestar serves the page and the API document: open, as Litestar's own router would be otherwise."""
+    return Router(DOCS_PATH, route_handlers=[], include_in_schema=False, dto=None, return_dto=None, opt=OPEN)

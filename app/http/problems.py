@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -11,6 +12,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, InternalServerException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
+from app.db.errors import StorageBusy, StorageUnavailable
 from app.http.errors import FieldError, InvalidInput, ServiceError
 from app.observability.logs import get_logger
 
@@ -95,7 +97,37 @@ def handle_unexpected_error(_: Request[Any, Any, Any], exc: Exception) -> Respon
 
 ProblemHandler = Callable[[Request[Any, Any, Any], Any], Response[Problem]]
 
+
+@dataclass(frozen=True, slots=True)
+class ProblemType:
+    """What a client is told of a domain error: the status, the problem type, and when to retry; its message is the
+    detail."""
+
+    status: HTTPStatus
+    slug: str | None = None
+    retry_after: int | None = None
+
+    def handler(self) -> ProblemHandler:
+        headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+
+        def handle(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+            return problem_response(self.status, str(exc), self.slug, headers=headers)
+
+        return handle
+
+
+def problem_handlers(types: Mapping[type[Exception], ProblemType]) -> dict[int | type[Exception], ProblemHandler]:
+    """Exception handlers (for an app, a controller or a route) that answer each error with its problem type."""
+    return {error: problem_type.handler() for error, problem_type in types.items()}
+
+
 EXCEPTION_HANDLERS: dict[int | type[Exception], ProblemHandler] = {
+    **problem_handlers(
+        {
+            StorageBusy: ProblemType(HTTPStatus.SERVICE_UNAVAILABLE, "storage-busy", retry_after=1),
+            StorageUnavailable: ProblemType(HTTPStatus.SERVICE_UNAVAILABLE, "storage-unavailable", retry_after=1),
+        }
+    ),
     ServiceError: handle_service_error,
     ValidationException: handle_validation_error,
     HTTPException: handle_http_exception,

@@ -1,56 +1,37 @@
-"""What can go wrong with items and their storage."""
+"""What can go wrong with items: raised where it is found, told to clients as problems by app.items.controller."""
 
 from __future__ import annotations
 
-from http import HTTPStatus
-
-from app.http.errors import ServiceError
+MAX_KEY_LENGTH = 255
 
 
-class ItemNotFound(ServiceError):
-    status = HTTPStatus.NOT_FOUND
-    slug = "item-not-found"
-
+class ItemNotFound(LookupError):
     def __init__(self, item_id: object) -> None:
         super().__init__(f"No item has the id {item_id}.")
 
 
-class StorageUnavailable(ServiceError):
-    status = HTTPStatus.SERVICE_UNAVAILABLE
-    slug = "storage-unavailable"
-    retry_after = 1
+class ItemVersionMismatch(Exception):
+    """A conditional write found the item in none of the versions it names (or found no item at all)."""
 
-    def __init__(self, detail: str = "The item store is unavailable; try again shortly.") -> None:
-        super().__init__(detail)
-
-
-class StorageBusy(StorageUnavailable):
-    slug = "storage-busy"
-
-    def __init__(self, waited_s: float) -> None:
+    def __init__(self, item_id: object) -> None:
         super().__init__(
-            f"Every database connection of this replica stayed busy for {waited_s:g} s; try again shortly."
+            f"The item {item_id} is not in the version If-Match names (it changed, or no longer exists): "
+            "read it again for its current ETag."
         )
 
 
-class SchemaTooNew(Exception):
-    """A newer release changed the schema in a way this one cannot serve: serving could corrupt data."""
+class IdempotencyKeyMalformed(ValueError):
+    def __init__(self) -> None:
+        super().__init__(f"The Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.")
 
-    def __init__(self, found: int, known: int) -> None:
+
+class IdempotencyKeyReused(Exception):
+    def __init__(self) -> None:
         super().__init__(
-            f"The database's schema is at version {found}, newer than the {known} this release knows, and not "
-            "only expanded since: deploy the release that migrated it (or a newer one), or restore the database."
+            "This Idempotency-Key already created an item from another body: use a new key for another item."
         )
-        self.found = found
-        self.known = known
 
 
-class MigrationBlocked(Exception):
-    """A migration waited longer than its lock timeout, or ran a statement longer than its statement timeout."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(
-            f"The schema migration gave up: {reason}. Nothing of it was applied; it is tried again when the process "
-            "starts again (find what holds the lock in pg_locks and pg_stat_activity)."
-        )
-        self.reason = reason
+class IdempotencyKeyInUse(Exception):
+    def __init__(self) -> None:
+        super().__init__("A create with this Idempotency-Key is still being processed: retry it in a moment.")

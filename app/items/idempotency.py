@@ -7,7 +7,7 @@ with another body is a 422; one that arrives while this process is still creatin
 client retries. A repeat that runs on another replica at that moment waits in PostgreSQL for the first to commit,
 then answers as a repeat.
 
-Keys belong to the caller: its token's client and subject where tokens are checked, one shared scope where they
+Keys belong to the caller: its token's client and subject where tokens are checked, one shared owner where they
 are not. They are remembered for IDEMPOTENCY_TTL, then accepted again, and purged in the background.
 """
 
@@ -15,22 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncGenerator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncGenerator, Generator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from datetime import datetime, timedelta
-from http import HTTPStatus
-from typing import Annotated, Any, NamedTuple, Protocol
-from uuid import UUID
+from typing import Annotated, NamedTuple, Protocol
 
 import msgspec
 from litestar.params import HeaderParameter
 
-from app.auth.access import caller_of
-from app.http.errors import ServiceError
+from app.auth.access import AccessToken
+from app.items.errors import MAX_KEY_LENGTH, IdempotencyKeyInUse, IdempotencyKeyMalformed
 from app.items.models import Item, ItemCreate, utc_now
 from app.observability.logs import get_logger
 
-MAX_KEY_LENGTH = 255
 # Often enough that expired keys never pile up, seldom enough to cost nothing.
 MAX_PURGE_INTERVAL_S = 300
 # Each batch is one short statement: requests' writes go on between them.
@@ -61,82 +58,33 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
-class IdempotencyKeyMalformed(ServiceError):
-    status = HTTPStatus.BAD_REQUEST
-    slug = "idempotency-key-malformed"
-
-    def __init__(self) -> None:
-        super().__init__(f"The Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.")
-
-
-class IdempotencyKeyReused(ServiceError):
-    status = HTTPStatus.UNPROCESSABLE_ENTITY
-    slug = "idempotency-key-reused"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "This Idempotency-Key already created an item from another body: use a new key for another item."
-        )
-
-
-class IdempotencyKeyInUse(ServiceError):
-    status = HTTPStatus.CONFLICT
-    slug = "idempotency-key-in-use"
-    retry_after = 1
-
-    def __init__(self) -> None:
-        super().__init__("A create with this Idempotency-Key is still being processed: retry it in a moment.")
-
-
 class KeyedCreate(NamedTuple):
     """A create under an Idempotency-Key, as the store records it beside the item."""
 
-    scope: str  # whose key it is
+    owner: str  # whose key it is
     key: str
     fingerprint: bytes  # of the request's content: a repeat must send the same
     expires_at: datetime
 
-    def original(self, item: Item, fingerprint: bytes, item_id: UUID, created_at: datetime) -> Item:
-        """The item an earlier create made under this key, from the key's stored row, as that create answered it;
-        `IdempotencyKeyReused` when that create came from another body than this one, which would create `item`."""
-        if fingerprint != self.fingerprint:
-            raise IdempotencyKeyReused
-        # The same fingerprint means the same name and description as the original request.
-        return Item(
-            id=item_id, name=item.name, description=item.description, created_at=created_at, updated_at=created_at
-        )
 
-
-# The upsert that claims a key already stored, on either backend: an expired key is taken over, one still valid kept
-# as it is. Either way it returns the key's row: when its item is this create's, the create claimed the key (and
-# inserts the item in the same transaction); else `KeyedCreate.original` answers. Every assignment is evaluated
-# against the old row's values, so the expiry is judged once for all four.
-TAKE_KEY_IF_EXPIRED = ", ".join(
-    f"{column} = CASE WHEN idempotency_keys.expires_at <= excluded.created_at "
-    f"THEN excluded.{column} ELSE idempotency_keys.{column} END"
-    for column in ("fingerprint", "item_id", "created_at", "expires_at")
-)
-
-
-def keyed_create(request: Any, raw_key: str, data: ItemCreate, item: Item, ttl_s: int) -> KeyedCreate:
-    """What the store records of a create of `item` from `data` under the Idempotency-Key `raw_key`."""
+def keyed_create(owner: str, raw_key: str, data: ItemCreate, item: Item, ttl_s: int) -> KeyedCreate:
+    """What the store records of `owner`'s create of `item` from `data` under the Idempotency-Key `raw_key`."""
     key = raw_key.strip(" \t")
     if not (0 < len(key) <= MAX_KEY_LENGTH and key.isascii() and key.isprintable()):
         raise IdempotencyKeyMalformed
     return KeyedCreate(
-        scope=scope_of(request.scope),
+        owner=owner,
         key=key,
         fingerprint=hashlib.sha256(msgspec.json.encode(data)).digest(),
         expires_at=item.created_at + timedelta(seconds=ttl_s),
     )
 
 
-def scope_of(asgi_scope: Any) -> str:
+def key_owner(caller: AccessToken | None) -> str:
     """Whose keys these are: the token's client and subject, or everyone's where tokens are not checked."""
-    token = caller_of(asgi_scope)
-    if token is None:
+    if caller is None:
         return ""
-    return msgspec.json.encode([token.client_id, token.subject]).decode()
+    return msgspec.json.encode([caller.client_id, caller.subject]).decode()
 
 
 class KeysInFlight:
@@ -145,15 +93,17 @@ class KeysInFlight:
     def __init__(self) -> None:
         self._running: set[tuple[str, str]] = set()
 
-    def start(self, keyed: KeyedCreate) -> None:
-        """Note the create as running, or raise `IdempotencyKeyInUse`; `finish` it whatever happens next."""
-        running = (keyed.scope, keyed.key)
+    @contextmanager
+    def running(self, keyed: KeyedCreate) -> Generator[None]:
+        """Note the create as running while the block runs, or raise `IdempotencyKeyInUse`."""
+        running = (keyed.owner, keyed.key)
         if running in self._running:
             raise IdempotencyKeyInUse
         self._running.add(running)
-
-    def finish(self, keyed: KeyedCreate) -> None:
-        self._running.discard((keyed.scope, keyed.key))
+        try:
+            yield
+        finally:
+            self._running.discard(running)
 
 
 class ExpiringKeys(Protocol):

@@ -31,13 +31,6 @@ class ItemPatch(msgspec.Struct, frozen=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
     description: Description | msgspec.UnsetType = msgspec.UNSET
 
-    def changes(self) -> tuple[str | None, str | None]:
-        """The new (name, description), with None for a field the patch leaves as it is."""
-        return (
-            None if isinstance(self.name, msgspec.UnsetType) else self.name,
-            None if isinstance(self.description, msgspec.UnsetType) else self.description,
-        )
-
 
 class Item(msgspec.Struct, frozen=True):
     """A stored item. Ids are UUIDv7: they sort by creation time, which gives lists a stable order."""
@@ -49,9 +42,15 @@ class Item(msgspec.Struct, frozen=True):
     updated_at: datetime
 
 
-def new_item(name: str, description: str) -> Item:
+def new_item(data: ItemCreate) -> Item:
+    """The item a create of `data` stores: a new id, and its time of creation."""
     now = utc_now()
-    return Item(id=new_id(), name=name, description=description, created_at=now, updated_at=now)
+    return Item(id=new_id(), created_at=now, updated_at=now, **msgspec.structs.asdict(data))
+
+
+def replacement(data: ItemCreate) -> ItemPatch:
+    """A PUT is a PATCH that sets every field."""
+    return ItemPatch(**msgspec.structs.asdict(data))
 
 
 def utc_now() -> datetime:

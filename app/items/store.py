@@ -1,20 +1,85 @@
-"""The storage interface of items, which each backend implements (app.items.sqlite, app.items.postgres); the choice
-of backend from the settings lives apart, in app.items.backends, so that neither imports the other's module."""
+"""Items in the database: every statement by name, its columns the fields of the models (app.items.models).
+
+A field added to `Item` (and to `ItemCreate` and `ItemPatch`, where clients send it) is stored, read, replaced and
+patched by the statements below as they are: they list no column of their own. The schema comes from the migrations
+(app/db/migrations/). One store serves both backends; where their SQL differs, a statement says so.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple
 from uuid import UUID
 
-from litestar import Request
+import msgspec
 
-from app.http.conditional import Precondition, PreconditionFailed
-from app.http.errors import ServiceError
-from app.items.errors import ItemNotFound
+from app.db.database import Database
+from app.db.statements import Statement, columns, placeholders
+from app.http.conditional import Precondition
+from app.items.errors import IdempotencyKeyReused, ItemNotFound, ItemVersionMismatch
 from app.items.idempotency import KeyedCreate
-from app.items.models import Item, ItemPatch
+from app.items.models import Item, ItemPatch, utc_now
+
+FIRST_VERSION = 1
+FIELDS = Item.__struct_fields__
+CHANGEABLE = ItemPatch.__struct_fields__
+COLUMNS = columns(FIELDS)
+# The ids sort by creation time; the first page starts after the smallest.
+BEFORE_EVERY_ID = UUID(int=0)
+
+
+def _update(condition: str = "") -> str:
+    # One statement, so concurrent writers (other replicas too) cannot interleave a read and a write. PostgreSQL's
+    # trigger raises the version as this does: a release that predates the column still changes it.
+    changes = ", ".join(f"{field} = coalesce(:{field}, {field})" for field in CHANGEABLE)
+    return (
+        f"UPDATE items SET {changes}, updated_at = :updated_at, version = version + 1 "
+        f"WHERE id = :id{condition} RETURNING {COLUMNS}, version"
+    )
+
+
+# The versions If-Match names: one parameter, so that the comparison and the write stay one statement.
+IN_VERSIONS = " AND version IN (SELECT value FROM json_each(:versions))"
+IN_VERSIONS_POSTGRESQL = " AND version = ANY(:versions::bigint[])"
+
+INSERT_ITEM = Statement(f"INSERT INTO items ({COLUMNS}, version) VALUES ({placeholders(FIELDS)}, {FIRST_VERSION})")
+SELECT_ITEM = Statement(f"SELECT {COLUMNS}, version FROM items WHERE id = :id")
+# One range over the primary key whatever plan PostgreSQL caches for the prepared statement.
+SELECT_PAGE = Statement(f"SELECT {COLUMNS} FROM items WHERE id > :after ORDER BY id LIMIT :limit")
+UPDATE_ITEM = Statement(_update())
+UPDATE_ITEM_IF = Statement(_update(IN_VERSIONS), postgresql_sql=_update(IN_VERSIONS_POSTGRESQL))
+DELETE_ITEM = Statement("DELETE FROM items WHERE id = :id RETURNING id")
+DELETE_ITEM_IF = Statement(
+    f"DELETE FROM items WHERE id = :id{IN_VERSIONS} RETURNING id",
+    postgresql_sql=f"DELETE FROM items WHERE id = :id{IN_VERSIONS_POSTGRESQL} RETURNING id",
+)
+
+# Claims a key, or finds it claimed: an expired key is taken over, one still valid kept as it is. Either way it
+# returns the key's row. Every assignment is evaluated against the old row's values, so the expiry is judged once.
+TAKE_KEY_IF_EXPIRED = ", ".join(
+    f"{column} = CASE WHEN idempotency_keys.expires_at <= excluded.created_at "
+    f"THEN excluded.{column} ELSE idempotency_keys.{column} END"
+    for column in ("fingerprint", "item_id", "created_at", "expires_at")
+)
+CLAIM_KEY = Statement(
+    "INSERT INTO idempotency_keys (scope, key, fingerprint, item_id, created_at, expires_at) "
+    "VALUES (:owner, :key, :fingerprint, :id, :created_at, :expires_at) "
+    f"ON CONFLICT (scope, key) DO UPDATE SET {TAKE_KEY_IF_EXPIRED} RETURNING fingerprint, item_id, created_at"
+)
+# In the claim's transaction: the item is stored only when the key names it, that is when this create claimed it. A
+# concurrent create with the same key waits in PostgreSQL on the key's row until this one commits.
+INSERT_CLAIMED_ITEM = Statement(
+    f"INSERT INTO items ({COLUMNS}, version) SELECT {placeholders(FIELDS)}, {FIRST_VERSION} "
+    "WHERE EXISTS (SELECT 1 FROM idempotency_keys WHERE scope = :owner AND key = :key AND item_id = :id)"
+)
+# Rows other replicas are purging at the same moment are skipped, not waited for (PostgreSQL; SQLite has one writer).
+PURGE_KEYS = Statement(
+    "DELETE FROM idempotency_keys WHERE (scope, key) IN "
+    "(SELECT scope, key FROM idempotency_keys WHERE expires_at <= :now LIMIT :limit) RETURNING 1",
+    postgresql_sql="DELETE FROM idempotency_keys WHERE (scope, key) IN (SELECT scope, key FROM idempotency_keys "
+    "WHERE expires_at <= :now LIMIT :limit FOR UPDATE SKIP LOCKED) RETURNING 1",
+)
 
 
 class Versioned(NamedTuple):
@@ -24,84 +89,91 @@ class Versioned(NamedTuple):
     version: int
 
 
-class ItemStore(Protocol):
+class ClaimedKey(msgspec.Struct, frozen=True):
+    """What a key's row says of the create that claimed it."""
+
+    fingerprint: bytes
+    item_id: UUID
+    created_at: datetime
+
+
+class ItemStore:
     """Persistent items. Every method raises `StorageUnavailable` when the database cannot be reached."""
+
+    __slots__ = ("database",)
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     async def add(self, item: Item) -> None:
         """Store a new item durably before returning; its version is 1."""
-        ...
+        await self.database.fetch(INSERT_ITEM, msgspec.structs.asdict(item))
 
     async def add_once(self, item: Item, keyed: KeyedCreate) -> Item:
         """Store `item` and `keyed` in one transaction unless `keyed.key` is stored already (and not expired), and
-        return what the key created: `item`, or the original item (`KeyedCreate.original`, which raises
-        `IdempotencyKeyReused` when the original came from another body)."""
-        ...
+        return what the key created: `item`, or the original item as its create answered it; `IdempotencyKeyReused`
+        when the original came from another body."""
+        parameters = {**msgspec.structs.asdict(item), **keyed._asdict()}
+        (claimed_key,), _ = await self.database.fetch_together(
+            [(CLAIM_KEY, parameters), (INSERT_CLAIMED_ITEM, parameters)]
+        )
+        claimed = msgspec.convert(claimed_key, ClaimedKey)
+        if claimed.item_id == item.id:
+            return item
+        if claimed.fingerprint != keyed.fingerprint:
+            raise IdempotencyKeyReused
+        # The same fingerprint means the same body as the original request's.
+        return msgspec.structs.replace(
+            item, id=claimed.item_id, created_at=claimed.created_at, updated_at=claimed.created_at
+        )
 
     async def purge_expired_keys(self, now: datetime, limit: int) -> int:
         """Forget up to `limit` Idempotency-Keys that expired before `now`; return how many."""
-        ...
+        return len(await self.database.fetch(PURGE_KEYS, {"now": now, "limit": limit}))
 
     async def get(self, item_id: UUID) -> Versioned:
         """The item with this id, or `ItemNotFound`."""
-        ...
+        rows = await self.database.fetch(SELECT_ITEM, {"id": item_id})
+        if not rows:
+            raise ItemNotFound(item_id)
+        return Versioned(msgspec.convert(rows[0], Item), rows[0]["version"])
 
     async def list_after(self, after: UUID | None, limit: int) -> list[Item]:
         """Up to `limit` items with ids greater than `after`, in id order."""
-        ...
+        rows = await self.database.fetch(SELECT_PAGE, {"after": after or BEFORE_EVERY_ID, "limit": limit})
+        return msgspec.convert(rows, list[Item])
 
     async def update(self, item_id: UUID, patch: ItemPatch, if_match: Precondition | None) -> Versioned:
         """Apply the set fields of `patch` and return the result, in one statement that also checks `if_match`;
-        raise `ItemNotFound`, or `PreconditionFailed` when `if_match` names no current version."""
-        ...
+        raise `ItemNotFound`, or `ItemVersionMismatch` when `if_match` names no current version."""
+        changes = {
+            field: None if value is msgspec.UNSET else value for field, value in msgspec.structs.asdict(patch).items()
+        }
+        parameters = {**changes, "updated_at": utc_now(), "id": item_id}
+        rows = await self.database.fetch(*_conditional(UPDATE_ITEM, UPDATE_ITEM_IF, parameters, if_match))
+        if not rows:
+            raise _not_changed(item_id, if_match)
+        return Versioned(msgspec.convert(rows[0], Item), rows[0]["version"])
 
     async def delete(self, item_id: UUID, if_match: Precondition | None) -> None:
         """Remove the item, in one statement that also checks `if_match`, or raise as `update` does."""
-        ...
-
-    async def ping(self) -> None:
-        """Return when the database answers; raise `StorageUnavailable` when it does not."""
-        ...
-
-    async def close(self) -> None:
-        """Release connections and threads."""
-        ...
+        if not await self.database.fetch(*_conditional(DELETE_ITEM, DELETE_ITEM_IF, {"id": item_id}, if_match)):
+            raise _not_changed(item_id, if_match)
 
 
-FIRST_VERSION = 1
+def _conditional(
+    plain: Statement, comparing: Statement, parameters: Mapping[str, object], if_match: Precondition | None
+) -> tuple[Statement, Mapping[str, object]]:
+    """The statement a write runs: `plain`, or `comparing` with the versions If-Match names. With If-Match: * any
+    version matches: `plain` does."""
+    if if_match is None or if_match.any_version:
+        return plain, parameters
+    return comparing, {**parameters, "versions": sorted(if_match.versions)}
 
 
-def not_changed(item_id: UUID, if_match: Precondition | None) -> ServiceError:
+def _not_changed(item_id: UUID, if_match: Precondition | None) -> Exception:
     """Why a write changed no row: no such item, or (with If-Match) no such item in the version asked for.
 
     RFC 9110 (section 13.1.1) makes If-Match false for a missing item too, so both are a 412 then.
     """
-    if if_match is None:
-        return ItemNotFound(item_id)
-    return PreconditionFailed(
-        f"The item {item_id} is not in the version If-Match names (it changed, or no longer exists): "
-        "read it again for its current ETag."
-    )
-
-
-def statement_for(
-    plain: str,
-    comparing: str,
-    parameters: tuple[object, ...],
-    if_match: Precondition | None,
-    versions_parameter: Callable[[list[int]], object],
-) -> tuple[str, tuple[object, ...]]:
-    """The statement a write runs: `plain`, or, when If-Match names versions, `comparing`, which takes them (as
-    `versions_parameter` makes them) after `parameters`. With If-Match: * any version matches: `plain` does."""
-    if if_match is None or if_match.any_version:
-        return plain, parameters
-    return comparing, (*parameters, versions_parameter(sorted(if_match.versions)))
-
-
-def store_of(request: Request[Any, Any, Any]) -> ItemStore:
-    """The item store the app opened when it started (`app.asgi`).
-
-    Read from the app's state rather than injected: Litestar's dependency injection cost more than a tenth
-    of a read item request (tests/bench/README.md).
-    """
-    store: ItemStore = request.app.state.store
-    return store
+    return ItemNotFound(item_id) if if_match is None else ItemVersionMismatch(item_id)

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from contextlib import contextmanager
-from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -29,6 +28,9 @@ from prometheus_client import (
     start_http_server,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from app.auth.access import OPEN
+from app.http.injected import Injected
 
 UNMATCHED_ROUTE = "<unmatched>"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -107,9 +109,9 @@ class RequestMetrics:
     tags=["operations"],
     media_type=EXPOSITION_MEDIA_TYPE,
     sync_to_thread=False,
+    opt=OPEN,
 )
-def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
-    metrics: RequestMetrics = request.app.state.metrics
+def metrics_endpoint(metrics: Injected[RequestMetrics]) -> Response[bytes]:
     return Response(metrics.exposition(), media_type=EXPOSITION_MEDIA_TYPE)
 
 

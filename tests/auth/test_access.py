@@ -7,11 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from litestar import Litestar, get
 from litestar.testing import AsyncTestClient
 
 from app.asgi import create_app
+from app.auth.plugin import BearerTokenAccess
+from app.http.problems import EXCEPTION_HANDLERS
+from app.settings import AuthSettings
 from tests.auth.conftest import auth_settings, bearer
-from tests.auth.issuer import Issuer
+from tests.auth.issuer import AUDIENCE, Issuer
 from tests.conftest import Client
 
 OPEN_PATHS = ["/health", "/health/live", "/health/ready", "/metrics", "/schema", "/schema/openapi.json"]
@@ -197,3 +201,20 @@ async def test_no_token_reaches_the_metrics(issuer: Issuer, tmp_path: Path) -> N
     for token in tokens:
         for part in token.split("."):
             assert len(part) < 8 or part not in scraped
+
+
+async def test_an_operation_that_declares_no_scope_is_closed_to_every_token(issuer: Issuer) -> None:
+    # What is not explicitly opened is closed: an operation added without `opt=requires(...)` or `opt=OPEN`.
+    @get("/undeclared")
+    async def undeclared() -> str:
+        return "reached"
+
+    access = BearerTokenAccess(AuthSettings(issuer.url, AUDIENCE))
+    app = Litestar([undeclared], plugins=[access], exception_handlers=EXCEPTION_HANDLERS)
+    async with AsyncTestClient(app=app) as client:
+        without = await client.get("/undeclared")
+        with_every_scope = await client.get("/undeclared", headers=bearer(issuer.token(*ALL_SCOPES)))
+
+    assert without.status_code == 401
+    assert with_every_scope.status_code == 403
+    assert with_every_scope.json()["detail"] == "This operation declares no scope that could grant access to it."

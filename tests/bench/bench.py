@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 
 from tests.otlp import running_receiver
+from tests.postgres import EMPTY_SCHEMA
 from tests.service import TLS, free_port
 
 ROOT = Path(__file__).parents[2]
@@ -512,11 +513,11 @@ end
 """
 
 
-RESET_POSTGRES = """
+RESET_POSTGRES = f"""
 import asyncio, sys, asyncpg
 async def reset(url):
     connection = await asyncpg.connect(url)
-    await connection.execute("DROP TABLE IF EXISTS items, idempotency_keys, schema_migrations")
+    await connection.execute({EMPTY_SCHEMA!r})
     await connection.close()
 asyncio.run(reset(sys.argv[1]))
 """

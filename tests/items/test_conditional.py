@@ -13,7 +13,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app.asgi import create_app
-from app.items.postgres import MIGRATIONS as POSTGRES_MIGRATIONS
+from app.db.postgres import MIGRATIONS as POSTGRES_MIGRATIONS
 from app.settings import Settings
 from tests.conftest import Client
 from tests.service import running_service

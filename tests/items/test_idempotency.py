@@ -17,13 +17,12 @@ from litestar.testing import AsyncTestClient
 
 from app.asgi import create_app
 from app.items.idempotency import PURGE_BATCH, KeyedCreate
-from app.items.models import new_item, utc_now
-from app.items.sqlite import SQLiteItemStore
+from app.items.models import utc_now
 from app.settings import Settings
 from tests.auth.conftest import auth_settings, bearer
 from tests.auth.issuer import Issuer
 from tests.conftest import Client, sqlite_url
-from tests.items.test_sqlite_store import poison
+from tests.db.test_sqlite import OpenStore, new_item, open_store, poison
 from tests.service import running_service
 
 URL = "/api/v1/items"
@@ -342,19 +341,15 @@ def test_a_purge_the_database_refuses_is_logged_and_tried_again(tmp_path: Path) 
     assert failures[0]["level"] == "error"
 
 
-async def open_sqlite_store(tmp_path: Path) -> SQLiteItemStore:
-    return await SQLiteItemStore.open(Settings.from_environ({"DATABASE_URL": sqlite_url(tmp_path)}))
-
-
 def key_for(name: str) -> KeyedCreate:
-    return KeyedCreate(scope="", key="k", fingerprint=name.encode(), expires_at=utc_now() + timedelta(hours=1))
+    return KeyedCreate(owner="", key="k", fingerprint=name.encode(), expires_at=utc_now() + timedelta(hours=1))
 
 
 @pytest.mark.parametrize("action", ["ABORT", "ROLLBACK"])
 async def test_on_sqlite_a_create_whose_item_cannot_be_stored_leaves_its_key_free(tmp_path: Path, action: str) -> None:
     # ABORT undoes the failing statement only (the key's savepoint undoes the claim); ROLLBACK undoes the whole
     # group, as a full disk does.
-    store = await open_sqlite_store(tmp_path)
+    store: OpenStore = await open_store(tmp_path)
     poison(tmp_path / "items.db", action)
     failing = new_item("poison", "")
 

@@ -9,8 +9,8 @@ import asyncpg
 import httpx
 import pytest
 
-from app.items.backends import open_store
-from app.items.postgres import SELECT_PAGE
+from app.db import database_for
+from app.items.store import SELECT_PAGE
 from app.settings import Settings
 from tests.conftest import Client
 
@@ -128,13 +128,14 @@ async def test_a_malformed_cursor_is_a_422(sqlite_client: Client, cursor: str) -
 
 
 async def test_postgresql_seeks_to_the_cursor_whatever_plan_it_caches(postgres_url: str) -> None:
-    store = await open_store(Settings.from_environ({"DATABASE_URL": postgres_url, "ENVIRONMENT": "test"}))
-    await store.close()  # the table now exists
+    database = database_for(Settings.from_environ({"DATABASE_URL": postgres_url, "ENVIRONMENT": "test"}))
+    await database.open()
+    await database.close()  # the table now exists
     connection = await asyncpg.connect(postgres_url)
     try:
         # asyncpg prepares statements once per connection; after a few runs PostgreSQL may plan them generically.
         await connection.execute("SET plan_cache_mode = force_generic_plan")
-        await connection.execute(f"PREPARE page (uuid, integer) AS {SELECT_PAGE}")
+        await connection.execute(f"PREPARE page (uuid, integer) AS {SELECT_PAGE.positional_sql}")
         plan = [row[0] for row in await connection.fetch("EXPLAIN EXECUTE page (gen_random_uuid(), 50)")]
     finally:
         await connection.close()

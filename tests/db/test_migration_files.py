@@ -9,24 +9,22 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from app.items import postgres, sqlite
-from app.items.migrations import BUNDLED, MalformedMigrations, Migration, load, statements_of
+from app.db import postgres, sqlite
+from app.db.migrations import BUNDLED, MalformedMigrations, Migration, load, statements_of
 from app.settings import Settings
 from tests.conftest import sqlite_url
 
 
 def with_one_more(tmp_path: Path, dialect: str, name: str, script: str) -> tuple[Migration, ...]:
-    """This release's migrations, copied, with one more file: as a developer adds a column."""
+    """This release's migrations, copied, with one more file numbered after the last: as a developer adds a column."""
     copy = tmp_path / dialect
     shutil.copytree(BUNDLED / dialect, copy)
-    (copy / name).write_text(script)
+    (copy / f"{len(load(copy)) + 1:04d}_{name}.sql").write_text(script)
     return load(copy)
 
 
 def test_a_new_file_is_applied_on_sqlite(tmp_path: Path) -> None:
-    migrations = with_one_more(
-        tmp_path, "sqlite", "0005_item_colour.sql", "ALTER TABLE items ADD COLUMN colour TEXT;\n"
-    )
+    migrations = with_one_more(tmp_path, "sqlite", "item_colour", "ALTER TABLE items ADD COLUMN colour TEXT;\n")
     settings = Settings.from_environ({"DATABASE_URL": sqlite_url(tmp_path)})
 
     sqlite.migrate(settings, migrations)
@@ -42,12 +40,13 @@ async def test_a_new_expand_only_file_is_applied_on_postgresql_and_the_release_b
     tmp_path: Path, postgres_url: str
 ) -> None:
     script = "-- expand-only\n-- A column the release before ignores.\nALTER TABLE items ADD COLUMN colour text;\n"
-    migrations = with_one_more(tmp_path, "postgresql", "0004_item_colour.sql", script)
+    migrations = with_one_more(tmp_path, "postgresql", "item_colour", script)
     settings = Settings.from_environ({"DATABASE_URL": postgres_url})
 
     await postgres.migrate(settings, migrations)
-    store = await postgres.PostgresItemStore.open(settings)  # this release, which knows three migrations
-    await store.close()
+    database = postgres.PostgresDatabase(settings)  # this release, which knows one migration fewer
+    await database.open()
+    await database.close()
 
     connection = await asyncpg.connect(postgres_url)
     try:

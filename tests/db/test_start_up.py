@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.items.errors import StorageUnavailable
+from app.db.errors import StorageUnavailable
 from tests.conftest import start_and_stop
 
 

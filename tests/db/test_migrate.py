@@ -16,8 +16,8 @@ import asyncpg
 import httpx
 import pytest
 
-from app.items.postgres import MIGRATION_LOCK
-from app.items.postgres import MIGRATIONS as POSTGRES_MIGRATIONS
+from app.db.postgres import MIGRATION_LOCK
+from app.db.postgres import MIGRATIONS as POSTGRES_MIGRATIONS
 from tests.service import launch, running_service
 
 

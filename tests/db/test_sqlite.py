@@ -1,4 +1,5 @@
-"""The SQLite store: group commits on the writer thread, callers that stop waiting, reads on the loop."""
+"""The SQLite database: group commits on the writer thread, callers that stop waiting, reads on a thread of their
+own; driven through the item store."""
 
 from __future__ import annotations
 
@@ -8,16 +9,31 @@ from pathlib import Path
 
 import pytest
 
-from app.items.errors import StorageUnavailable
-from app.items.models import new_item
-from app.items.sqlite import SQLiteItemStore
+from app.db.errors import StorageUnavailable
+from app.db.sqlite import SQLiteDatabase
+from app.items.models import Item, ItemCreate
+from app.items.models import new_item as new_item_from
+from app.items.store import ItemStore
 from app.settings import Settings
 from tests.conftest import sqlite_url
 
 
-async def open_store(tmp_path: Path) -> SQLiteItemStore:
+class OpenStore(ItemStore):
+    """An item store on an SQLite database of its own, as the app opens it."""
+
+    async def close(self) -> None:
+        await self.database.close()
+
+
+async def open_store(tmp_path: Path) -> OpenStore:
     settings = Settings.from_environ({"DATABASE_URL": sqlite_url(tmp_path), "DATABASE_LOCK_TIMEOUT": "5"})
-    return await SQLiteItemStore.open(settings)
+    database = SQLiteDatabase(settings)
+    await database.open()
+    return OpenStore(database)
+
+
+def new_item(name: str, description: str) -> Item:
+    return new_item_from(ItemCreate(name, description))
 
 
 async def test_concurrent_writes_are_all_stored_and_answered(tmp_path: Path) -> None:
@@ -100,7 +116,7 @@ async def test_closing_commits_the_writes_still_waiting(tmp_path: Path) -> None:
 
 
 async def test_reads_see_every_acknowledged_write_at_once(tmp_path: Path) -> None:
-    # Reads use their own connection on the event loop; a write is committed before it is acknowledged.
+    # Reads use their own connection; a write is committed before it is acknowledged.
     store = await open_store(tmp_path)
     for number in range(20):
         item = new_item(f"item {number}", "")

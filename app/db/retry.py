@@ -8,12 +8,12 @@ from typing import TypeVar, cast
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_before_delay, wait_exponential
 
-from app.items.errors import StorageUnavailable
+from app.db.errors import StorageUnavailable
 from app.observability.logs import get_logger
 
 T = TypeVar("T")
 
-logger = get_logger("app.items.store")
+logger = get_logger("app.db")
 
 
 def _log_retry(state: RetryCallState) -> None:

@@ -1,13 +1,13 @@
 """Schema migrations as SQL files, one folder per backend (their dialects differ), applied in the order of their
 numbers.
 
-To change the schema, add the next numbered file to each folder (`0005_what_it_does.sql` in sqlite/,
-`0004_what_it_does.sql` in postgresql/) and run `just migrate` (or start the service). A PostgreSQL file whose first
+To change the schema, add the next numbered file to each folder (each numbers its own: `NNNN_what_it_does.sql`) and
+run `just migrate` (or start the service). A PostgreSQL file whose first
 line is `-- expand-only` changes nothing the previous release reads (ci/deploy/README.md#schema-migrations-under-a-
 rolling-update), so that release may still start on the schema it leaves.
 
 This module only reads the files; each backend applies them under its own lock, in one transaction, with its own
-timeouts (app.items.sqlite, app.items.postgres). Not yoyo-migrations or Alembic: both drive the database through a
+timeouts (app.db.sqlite, app.db.postgres). Not yoyo-migrations or Alembic: both drive the database through a
 DB-API driver (psycopg for PostgreSQL), a second driver beside asyncpg; Alembic brings SQLAlchemy besides; and
 neither knows expand-only migrations, a lock timeout on their own lock, or a refusal to start on a schema a newer
 release changed.

@@ -1,0 +1,38 @@
+"""The one database every resource keeps its rows in, as a store sees it, whichever backend serves it.
+
+Each backend (app.db.sqlite, app.db.postgres) has the shape of `Database` without deriving from it: `app.db.
+database_for` returns each as a `Database`, so pyright refuses a backend that lacks a method or takes other types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from app.db.statements import Parameters, Row, Statement
+
+Step = tuple[Statement, Parameters]
+
+
+class Database(Protocol):
+    """Rows in and out by name. Every call raises `StorageUnavailable` when the database cannot be reached."""
+
+    async def open(self) -> None:
+        """Connect (retrying for DATABASE_CONNECT_TIMEOUT) and bring the schema up to date, or check that it is."""
+        ...
+
+    async def close(self) -> None:
+        """Wait for the writes under way, then release connections and threads."""
+        ...
+
+    async def ping(self) -> None:
+        """Return when the database answers, on a connection of its own; raise `StorageUnavailable` if it does not."""
+        ...
+
+    async def fetch(self, statement: Statement, parameters: Parameters) -> list[Row]:
+        """Run one statement (durably committed before returning, if it writes) and return the rows it returns."""
+        ...
+
+    async def fetch_together(self, steps: Sequence[Step]) -> list[list[Row]]:
+        """Run writes in one transaction, all or none of them, and return each one's rows."""
+        ...

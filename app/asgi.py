@@ -46,13 +46,14 @@ def create_app(settings: Settings) -> ASGIApp:
 
         tracing = Tracing(settings)
         database = TracedDatabase(database, tracing, settings.database)
+    items = ItemStore(database)
     keys_in_flight = KeysInFlight()
 
     @asynccontextmanager
     async def serving(_app: Litestar) -> AsyncGenerator[None]:
         async with (
             database_opened(database, settings),
-            expired_keys_purged(ItemStore(database), settings.idempotency_ttl),
+            expired_keys_purged(items, settings.idempotency_ttl),
         ):
             if metrics is None or settings.metrics_port is None or settings.workers > 1:
                 yield  # with several workers their supervisor serves METRICS_PORT (app.main)
@@ -74,11 +75,13 @@ def create_app(settings: Settings) -> ASGIApp:
             swagger_ui_assets(),
             *([metrics_endpoint] if metrics and settings.metrics_port is None else []),
         ],
+        # What handlers are given (each declares what it takes): made once here, the same for every request.
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "database": Provide(lambda: database, sync_to_thread=False),
-            "keys_in_flight": Provide(lambda: keys_in_flight, sync_to_thread=False),
             "metrics": Provide(lambda: metrics, sync_to_thread=False),
+            "items": Provide(lambda: items, sync_to_thread=False),
+            "keys_in_flight": Provide(lambda: keys_in_flight, sync_to_thread=False),
         },
         # Tracing first, so that it is up before the database opens and exports last.
         lifespan=[*([tracing.lifespan] if tracing else []), serving],

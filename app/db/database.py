@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from app.db.statements import Parameters, Row, Statement
+from app.db.statements import Parameters, Rows, Statement
 
 Step = tuple[Statement, Parameters]
 
@@ -29,10 +29,10 @@ class Database(Protocol):
         """Return when the database answers, on a connection of its own; raise `StorageUnavailable` if it does not."""
         ...
 
-    async def fetch(self, statement: Statement, parameters: Parameters) -> list[Row]:
+    async def fetch(self, statement: Statement, parameters: Parameters) -> Rows:
         """Run one statement (durably committed before returning, if it writes) and return the rows it returns."""
         ...
 
-    async def fetch_together(self, steps: Sequence[Step]) -> list[list[Row]]:
+    async def fetch_together(self, steps: Sequence[Step]) -> list[Rows]:
         """Run writes in one transaction, all or none of them, and return each one's rows."""
         ...

@@ -13,7 +13,7 @@ from app.db.database import Step
 from app.db.errors import MigrationBlocked, SchemaTooNew, StorageBusy, StorageUnavailable
 from app.db.migrations import Migration, bundled
 from app.db.retry import retry_until_available
-from app.db.statements import Parameters, Row, Statement
+from app.db.statements import Parameters, Rows, Statement
 from app.settings import Settings
 
 # The files of app/db/migrations/postgresql/; the table schema_migrations records how far a database is.
@@ -64,17 +64,13 @@ class PostgresDatabase:
         self._pool = await retry_until_available(connect, settings.database_connect_timeout)
         self._probing = asyncio.Lock()  # of this start's event loop
 
-    async def fetch(self, statement: Statement, parameters: Parameters) -> list[Row]:
+    async def fetch(self, statement: Statement, parameters: Parameters) -> Rows:
         async with self._connection() as connection:
-            records = await connection.fetch(statement.positional_sql, *statement.arguments(parameters))
-        return [dict(record) for record in records]
+            return await _rows(connection, statement, parameters)
 
-    async def fetch_together(self, steps: Sequence[Step]) -> list[list[Row]]:
+    async def fetch_together(self, steps: Sequence[Step]) -> list[Rows]:
         async with self._connection() as connection, connection.transaction():
-            return [
-                [dict(record) for record in await connection.fetch(statement.positional_sql, *statement.arguments(p))]
-                for statement, p in steps
-            ]
+            return [await _rows(connection, statement, parameters) for statement, parameters in steps]
 
     async def ping(self) -> None:
         async with self._probing:  # probes that overlap share the one connection, one at a time
@@ -108,6 +104,13 @@ class PostgresDatabase:
         if self._probe is not None:
             self._probe.terminate()
             self._probe = None
+
+
+async def _rows(connection: PoolConnectionProxy, statement: Statement, parameters: Parameters) -> Rows:
+    # A prepared statement (asyncpg caches them per connection) knows its columns even when no row comes back.
+    prepared = await connection.prepare(statement.positional_sql)
+    records = await prepared.fetch(*statement.arguments(parameters))
+    return Rows(tuple(attribute.name for attribute in prepared.get_attributes()), [tuple(record) for record in records])
 
 
 @contextmanager

@@ -8,12 +8,15 @@ mapping by name and reads rows by column name.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
+
+import msgspec
 
 Parameters = Mapping[str, object]
-Row = dict[str, Any]
+S = TypeVar("S", bound=msgspec.Struct)
 
 # A name after one colon; `::bigint`, PostgreSQL's casts, is left alone.
 PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -74,3 +77,37 @@ def columns(names: Iterable[str]) -> str:
 def placeholders(names: Iterable[str]) -> str:
     """`:a, :b, :c`: the named parameters that fill those columns."""
     return ", ".join(f":{name}" for name in names)
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """What a statement returned: its columns' names, and the rows' values in that order."""
+
+    columns: tuple[str, ...]
+    records: list[tuple[Any, ...]]
+
+    def value(self, column: str, row: int = 0) -> Any:
+        return self.records[row][self.columns.index(column)]
+
+    def into(self, kind: type[S]) -> list[S]:
+        """The rows as `kind`, each field from the column of its name (msgspec converts ids, times and the rest);
+        columns `kind` has no field for are left out."""
+        return _reader(kind, self.columns)(self.records)
+
+
+@cache
+def _reader(kind: type[S], columns: tuple[str, ...]) -> Callable[[list[tuple[Any, ...]]], list[S]]:
+    """How rows of `columns` become `kind`s: once per statement's columns, not per row."""
+    fields = kind.__struct_fields__
+    if columns[: len(fields)] != fields:
+        return lambda records: msgspec.convert(
+            [dict(zip(columns, record, strict=True)) for record in records], list[kind]
+        )
+    # The usual case, a column list made from the fields (and perhaps more after them): converted as tuples of the
+    # fields' types, without a dict per row.
+    values: Any = list[tuple[tuple(field.type for field in msgspec.structs.fields(kind))]]  # pyright: ignore[reportUnknownVariableType]
+    if len(columns) == len(fields):
+        return lambda records: [kind(*row) for row in msgspec.convert(records, values)]
+    return lambda records: [
+        kind(*row) for row in msgspec.convert([record[: len(fields)] for record in records], values)
+    ]

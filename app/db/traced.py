@@ -16,7 +16,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from app.db.database import Database, Step
 from app.db.errors import StorageUnavailable
-from app.db.statements import Parameters, Row, Statement
+from app.db.statements import Parameters, Rows, Statement
 from app.settings import DatabaseURL
 
 if TYPE_CHECKING:
@@ -55,10 +55,10 @@ class TracedDatabase:
     async def ping(self) -> None:
         await self.database.ping()
 
-    async def fetch(self, statement: Statement, parameters: Parameters) -> list[Row]:
+    async def fetch(self, statement: Statement, parameters: Parameters) -> Rows:
         return await self._traced(statement, self.database.fetch(statement, parameters))
 
-    async def fetch_together(self, steps: Sequence[Step]) -> list[list[Row]]:
+    async def fetch_together(self, steps: Sequence[Step]) -> list[Rows]:
         # One span for the transaction, whose steps commit as one, named by the last: what earlier steps claim or
         # check is for it (an idempotent create claims its key, then stores the item).
         return await self._traced(steps[-1][0], self.database.fetch_together(steps))

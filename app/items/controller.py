@@ -9,12 +9,10 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.datastructures import ResponseHeader
-from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 
 from app.auth.access import ITEMS_READ, ITEMS_WRITE, caller_of, requires
-from app.db.database import Database
 from app.http.conditional import (
     MAX_PRECONDITION_LENGTH,
     PRECONDITION_PATTERN,
@@ -128,14 +126,9 @@ PROBLEMS: dict[type[Exception], ProblemType] = {
 }
 
 
-def item_store(database: Injected[Database]) -> ItemStore:
-    return ItemStore(database)
-
-
 class ItemController(Controller):
     path = ITEMS_PATH
     tags = ["items"]  # noqa: RUF012 - Litestar's declaration
-    dependencies = {"items": Provide(item_store, sync_to_thread=False)}  # noqa: RUF012
     exception_handlers = problem_handlers(PROBLEMS)
 
     @post(

@@ -15,7 +15,7 @@ from uuid import UUID
 import msgspec
 
 from app.db.database import Database
-from app.db.statements import Statement, columns, placeholders
+from app.db.statements import Rows, Statement, columns, placeholders
 from app.http.conditional import Precondition
 from app.items.errors import IdempotencyKeyReused, ItemNotFound, ItemVersionMismatch
 from app.items.idempotency import KeyedCreate
@@ -114,10 +114,8 @@ class ItemStore:
         return what the key created: `item`, or the original item as its create answered it; `IdempotencyKeyReused`
         when the original came from another body."""
         parameters = {**msgspec.structs.asdict(item), **keyed._asdict()}
-        (claimed_key,), _ = await self.database.fetch_together(
-            [(CLAIM_KEY, parameters), (INSERT_CLAIMED_ITEM, parameters)]
-        )
-        claimed = msgspec.convert(claimed_key, ClaimedKey)
+        claims, _ = await self.database.fetch_together([(CLAIM_KEY, parameters), (INSERT_CLAIMED_ITEM, parameters)])
+        (claimed,) = claims.into(ClaimedKey)
         if claimed.item_id == item.id:
             return item
         if claimed.fingerprint != keyed.fingerprint:
@@ -129,19 +127,19 @@ class ItemStore:
 
     async def purge_expired_keys(self, now: datetime, limit: int) -> int:
         """Forget up to `limit` Idempotency-Keys that expired before `now`; return how many."""
-        return len(await self.database.fetch(PURGE_KEYS, {"now": now, "limit": limit}))
+        return len((await self.database.fetch(PURGE_KEYS, {"now": now, "limit": limit})).records)
 
     async def get(self, item_id: UUID) -> Versioned:
         """The item with this id, or `ItemNotFound`."""
         rows = await self.database.fetch(SELECT_ITEM, {"id": item_id})
-        if not rows:
+        if not rows.records:
             raise ItemNotFound(item_id)
-        return Versioned(msgspec.convert(rows[0], Item), rows[0]["version"])
+        return _versioned(rows)
 
     async def list_after(self, after: UUID | None, limit: int) -> list[Item]:
         """Up to `limit` items with ids greater than `after`, in id order."""
         rows = await self.database.fetch(SELECT_PAGE, {"after": after or BEFORE_EVERY_ID, "limit": limit})
-        return msgspec.convert(rows, list[Item])
+        return rows.into(Item)
 
     async def update(self, item_id: UUID, patch: ItemPatch, if_match: Precondition | None) -> Versioned:
         """Apply the set fields of `patch` and return the result, in one statement that also checks `if_match`;
@@ -151,14 +149,20 @@ class ItemStore:
         }
         parameters = {**changes, "updated_at": utc_now(), "id": item_id}
         rows = await self.database.fetch(*_conditional(UPDATE_ITEM, UPDATE_ITEM_IF, parameters, if_match))
-        if not rows:
+        if not rows.records:
             raise _not_changed(item_id, if_match)
-        return Versioned(msgspec.convert(rows[0], Item), rows[0]["version"])
+        return _versioned(rows)
 
     async def delete(self, item_id: UUID, if_match: Precondition | None) -> None:
         """Remove the item, in one statement that also checks `if_match`, or raise as `update` does."""
-        if not await self.database.fetch(*_conditional(DELETE_ITEM, DELETE_ITEM_IF, {"id": item_id}, if_match)):
+        deleted = await self.database.fetch(*_conditional(DELETE_ITEM, DELETE_ITEM_IF, {"id": item_id}, if_match))
+        if not deleted.records:
             raise _not_changed(item_id, if_match)
+
+
+def _versioned(rows: Rows) -> Versioned:
+    (item,) = rows.into(Item)
+    return Versioned(item, rows.value("version"))
 
 
 def _conditional(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import msgspec
 import pytest
 
-from app.db.statements import Statement
+from app.db.statements import Rows, Statement
 
 
 def test_named_parameters_become_positions_in_order_of_first_use_and_casts_stay() -> None:
@@ -44,3 +47,21 @@ def test_a_statement_is_summarised_by_what_it_does_to_which_table(sql: str, summ
 def test_a_statement_that_names_no_table_is_refused() -> None:
     with pytest.raises(ValueError, match="naming its table"):
         Statement("VACUUM")
+
+
+class Pair(msgspec.Struct, frozen=True):
+    when: datetime
+    count: int
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [("when", "count"), ("when", "count", "extra"), ("count", "when"), ("extra", "count", "when")],
+    ids=["the fields", "the fields first", "another order", "another column first"],
+)
+def test_rows_become_structs_by_column_name_whatever_their_order(columns: tuple[str, ...]) -> None:
+    values = {"when": "2026-12-04T10:00:00.000000+00:00", "count": 3, "extra": "left out"}
+    rows = Rows(columns, [tuple(values[column] for column in columns)])
+
+    assert rows.into(Pair) == [Pair(datetime(2026, 12, 4, 10, tzinfo=UTC), 3)]
+    assert rows.value("count") == 3

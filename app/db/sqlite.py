@@ -12,8 +12,8 @@ steps of one `fetch_together` share a savepoint.
 
 Reads run on the event loop itself, on a second, read-only connection without a busy timeout. In WAL mode a read
 never waits for a writer, and a read from the page cache costs less than the hop to a thread and back (a read item
-took twice as long with one, tests/bench/README.md); the largest page, 501 rows, holds the loop for well under a
-millisecond. The one moment a WAL read can find the file busy, while another process recovers the log after a
+took twice as long with one). Rows are read ROWS_PER_TURN at a time, with the other requests' turn between, so that
+the largest page of the largest items never holds the loop for long (tests/bench/README.md, "Reads on the loop"). The one moment a WAL read can find the file busy, while another process recovers the log after a
 crash, it is refused at once (503) instead of stalling the loop.
 """
 
@@ -45,6 +45,9 @@ MIGRATIONS = bundled("sqlite")
 # Locked by another process past the lock timeout, disk full, I/O errors, a folder that cannot be
 # created: the database cannot serve now and may later. Any other error is a bug and stays a 500.
 UNAVAILABLE = (sqlite3.OperationalError, OSError)
+
+# A fraction of a millisecond of reading, with the largest items (tests/bench/README.md).
+ROWS_PER_TURN = 100
 
 # What one write does on the writing connection, inside the transaction of its group.
 Work = Callable[[sqlite3.Connection], list[Rows]]
@@ -84,10 +87,7 @@ class SQLiteDatabase:
     async def fetch(self, statement: Statement, parameters: Parameters) -> Rows:
         sql, arguments = statement.sql, _adapted(parameters)
         if statement.reads_only:
-            try:
-                return _rows(self._connections[2], sql, arguments)
-            except UNAVAILABLE as exc:
-                raise StorageUnavailable from exc
+            return await self._read(sql, arguments)
         (rows,) = await self._write(lambda connection: [_rows(connection, sql, arguments)])
         return rows
 
@@ -105,6 +105,23 @@ class SQLiteDatabase:
         reader.close()
         await self._in_writer_thread(writer.close)
         writer_thread.shutdown()
+
+    async def _read(self, sql: str, arguments: dict[str, object]) -> Rows:
+        try:
+            cursor = self._connections[2].execute(sql, arguments)
+            try:
+                records = cursor.fetchmany(ROWS_PER_TURN)
+                while len(records) % ROWS_PER_TURN == 0 and records:
+                    await asyncio.sleep(0)  # the other requests' turn: a long page never holds the loop for long
+                    chunk = cursor.fetchmany(ROWS_PER_TURN)
+                    if not chunk:
+                        break
+                    records += chunk
+            finally:
+                cursor.close()
+        except UNAVAILABLE as exc:
+            raise StorageUnavailable from exc
+        return Rows(_columns(cursor.description), records)
 
     async def _in_writer_thread(self, function: Callable[..., T], *args: Any) -> T:
         return await _unavailable_on_failure(

@@ -418,11 +418,11 @@ async def test_the_sampler_and_the_resource_come_from_the_standard_variables(
 def test_what_an_asgi_server_may_leave_out_is_left_out() -> None:
     # ASGI makes `server` and `client` optional, and a Unix socket has no port: uvicorn on TCP always sets them.
     scope: Any = {"method": "GET", "scheme": "http", "path": "/health", "http_version": "1.1", "headers": []}
-    assert request_attributes(scope) == {
+    assert request_attributes(scope, None) == {
         "http.request.method": "GET",
         "url.scheme": "http",
         "url.path": "/health",
         "network.protocol.version": "1.1",
     }
     unix_socket: Any = {**scope, "server": ("/run/items.sock", None)}
-    assert "server.address" not in request_attributes(unix_socket)
+    assert "server.address" not in request_attributes(unix_socket, None)

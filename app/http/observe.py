@@ -35,6 +35,7 @@ HEADERS_TOO_LARGE = problem(
     HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, f"The request's headers exceed {MAX_HEADER_BYTES // 1024} KiB."
 )
 VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
+READ_HEADERS = frozenset({REQUEST_ID_HEADER, b"traceparent", b"tracestate", b"user-agent"})
 
 
 def request_id_from(incoming: bytes | None) -> str:
@@ -60,14 +61,15 @@ def read_headers(headers: Iterable[tuple[bytes, bytes]]) -> RequestHeaders:
     total = 0
     for name, value in headers:
         total += len(name) + len(value)
-        if name == REQUEST_ID_HEADER:
-            request_id = value
-        elif name == b"traceparent":
-            traceparent = value
-        elif name == b"tracestate":
-            tracestate = value
-        elif name == b"user-agent":
-            user_agent = value
+        if name in READ_HEADERS:  # one look-up for each of the many headers read by no one here
+            if name == b"user-agent":
+                user_agent = value
+            elif name == REQUEST_ID_HEADER:
+                request_id = value
+            elif name == b"traceparent":
+                traceparent = value
+            else:
+                tracestate = value
     return RequestHeaders(request_id, traceparent, tracestate, user_agent, total)
 
 

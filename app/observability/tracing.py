@@ -120,7 +120,7 @@ class Tracing:
             yield None
             return
         method = scope["method"]
-        with self.tracer.start_as_current_span(
+        span = self.tracer.start_span(
             method,  # until the route is known: the path would make a name per item
             context=trace_context_of(traceparent, tracestate),
             kind=SpanKind.SERVER,
@@ -128,7 +128,9 @@ class Tracing:
             # An exception's message may quote what a client sent: the status says enough.
             record_exception=False,
             set_status_on_exception=False,
-        ) as span:
+        )
+        # What start_as_current_span does, without the context manager it wraps around it for every request.
+        with trace.use_span(span, end_on_exit=True, record_exception=False, set_status_on_exception=False):
             yield ServerSpan(span, method)
 
 

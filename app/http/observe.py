@@ -133,8 +133,11 @@ class RequestObserver:
             await send(message)
 
         # Log aggregators join the lines of one request across the load balancer and the replicas by these.
-        context = {"request_id": request_id} if trace_id is None else {"request_id": request_id, "trace_id": trace_id}
-        context_tokens = bind_contextvars(**context)
+        context_tokens = (
+            bind_contextvars(request_id=request_id)
+            if trace_id is None
+            else bind_contextvars(request_id=request_id, trace_id=trace_id)
+        )
         if self.metrics is not None:
             self.metrics.started()
         try:

@@ -112,6 +112,7 @@ class RequestObserver:
     async def observe(
         self, scope: HTTPScope, receive: Receive, send: Send, headers: RequestHeaders, span: ServerSpan | None
     ) -> None:
+        """All of a request but starting its span: its id, its log context, the answer, metrics, the access line."""
         started = perf_counter()
         request_id = request_id_from(headers.request_id)
         trace_id = None

@@ -20,7 +20,6 @@ from app.health import HealthController
 from app.http.bodies import StrictJSONRequest
 from app.http.docs_page import DOCS_PATH, docs_router, swagger_ui, swagger_ui_assets
 from app.http.observe import RequestObserver
-from app.http.options import CorrectOptionsAllow
 from app.http.problems import EXCEPTION_HANDLERS
 from app.items.controller import ItemController
 from app.items.idempotency import KeysInFlight, expired_keys_purged
@@ -100,12 +99,4 @@ def create_app(settings: Settings) -> ASGIApp:
         logging_config=None,
         debug=False,
     )
-    observed = RequestObserver(
-        CorrectOptionsAllow(litestar), access_log=settings.access_log, metrics=metrics, caller_trace_ids=not tracing
-    )
-    if tracing is None:
-        return observed
-    from app.observability.tracing import ServerSpans  # noqa: PLC0415
-
-    # Outside the observer: the server span covers everything a request logs, its access line included.
-    return ServerSpans(observed, tracing)
+    return RequestObserver(litestar, access_log=settings.access_log, metrics=metrics, tracing=tracing)

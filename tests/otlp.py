@@ -29,6 +29,7 @@ class Span:
     trace_id: str  # 32 lower-case hex digits, as logs carry them
     span_id: str  # 16
     parent_span_id: str  # "" for a root span
+    trace_state: str  # W3C tracestate, "" when none
     kind: str  # "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT"...
     attributes: dict[str, Any]
     status: str  # "STATUS_CODE_UNSET", "STATUS_CODE_ERROR"...
@@ -66,6 +67,7 @@ class Receiver:
                             trace_id=span.trace_id.hex(),
                             span_id=span.span_id.hex(),
                             parent_span_id=span.parent_span_id.hex(),
+                            trace_state=span.trace_state,
                             kind=MessageToDict(span).get("kind", "SPAN_KIND_UNSPECIFIED"),
                             attributes=values(list(span.attributes)),
                             status=MessageToDict(span.status).get("code", "STATUS_CODE_UNSET"),

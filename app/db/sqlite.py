@@ -13,8 +13,9 @@ steps of one `fetch_together` share a savepoint.
 Reads run on the event loop itself, on a second, read-only connection without a busy timeout. In WAL mode a read
 never waits for a writer, and a read from the page cache costs less than the hop to a thread and back (a read item
 took twice as long with one). Rows are read ROWS_PER_TURN at a time, with the other requests' turn between, so that
-the largest page of the largest items never holds the loop for long (tests/bench/README.md, "Reads on the loop"). The one moment a WAL read can find the file busy, while another process recovers the log after a
-crash, it is refused at once (503) instead of stalling the loop.
+the largest page of the largest items never holds the loop for long (tests/bench/README.md, "Reads on the loop").
+The one moment a WAL read can find the file busy, while another process recovers the log after a crash, it is
+refused at once (503) instead of stalling the loop.
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
 """Traces in the OpenTelemetry standard: a server span per request, a child span per database statement, exported
 over OTLP/HTTP by the SDK's batch processor, and the ids of the active span on every log record.
 
-Switched on by OpenTelemetry's own variables (app.settings.read_traces_endpoint). Off, none of this module's layers
-is installed and the SDK is never imported: requests cost what they cost before. The W3C propagator reads the
-caller's `traceparent` either way: on, the server span continues the caller's trace; off, the caller's trace id
-still joins the log lines of the request to the caller's.
+Switched on by OpenTelemetry's own variables (app.settings.read_traces_endpoint). Off, the outer request layer
+(app.http.observe) starts no span and the SDK is never imported: requests cost what they cost before. The W3C
+propagator reads the caller's `traceparent` either way: on, the server span continues the caller's trace; off, the
+caller's trace id still joins the log lines of the request to the caller's.
 
 The server span is this service's own, through the OpenTelemetry API, rather than opentelemetry-instrumentation-asgi
 (which Litestar's plugin wraps): that middleware names the span by the path until it is renamed, records the full URL
 with its query string and the Host header a client sent (`http.url`, `http.target`, `http.host`), adds a span for
-every send and receive and metric instruments of its own; this layer records what the HTTP conventions require and
+every send and receive and metric instruments of its own; these spans record what the HTTP conventions require and
 nothing a client could put a secret in. Database spans are ours too: opentelemetry-instrumentation-asyncpg patches
 asyncpg's classes for the whole process (for the global provider, for good), names spans by the statement's first
 word, and SQLite writes share one commit that no per-connection instrumentation can attribute to a request.
@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncGenerator, Iterable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncGenerator, Generator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import structlog
-from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
+from litestar.types import HTTPScope
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -53,19 +53,19 @@ PROPAGATOR = TraceContextTextMapPropagator()
 logger = structlog.get_logger("app.tracing")
 
 
-def trace_context_of(headers: Iterable[tuple[bytes, bytes]]) -> Context:
+def trace_context_of(traceparent: bytes | None, tracestate: bytes | None = None) -> Context:
     """The caller's trace context (W3C `traceparent` and `tracestate`); an empty one when absent or malformed."""
-    carrier = {
-        name.decode("latin-1"): value.decode("latin-1")
-        for name, value in headers
-        if name in (b"traceparent", b"tracestate")
-    }
+    carrier: dict[str, str] = {}
+    if traceparent is not None:
+        carrier["traceparent"] = traceparent.decode("latin-1")
+    if tracestate is not None:
+        carrier["tracestate"] = tracestate.decode("latin-1")
     return PROPAGATOR.extract(carrier)
 
 
 def caller_trace_id(traceparent: bytes) -> str | None:
     """The trace id of a caller's `traceparent`, as 32 lower-case hex digits; None when it is malformed."""
-    span_context = trace.get_current_span(trace_context_of([(b"traceparent", traceparent)])).get_span_context()
+    span_context = trace.get_current_span(trace_context_of(traceparent)).get_span_context()
     return trace.format_trace_id(span_context.trace_id) if span_context.is_valid else None
 
 
@@ -111,6 +111,28 @@ class Tracing:
             self.tracer = trace.NoOpTracer()
             await shut_down(provider, min(FLUSH_TIMEOUT_S, self.settings.shutdown_timeout))
 
+    @contextmanager
+    def server_span(
+        self, scope: HTTPScope, traceparent: bytes | None, tracestate: bytes | None, user_agent: bytes | None
+    ) -> Generator[ServerSpan | None]:
+        """The request's server span, in the caller's trace when it sent one; none for probes and scrapes."""
+        if scope["path"] in UNTRACED_PATHS:
+            yield None
+            return
+        method = scope["method"]
+        span = self.tracer.start_span(
+            method,  # until the route is known: the path would make a name per item
+            context=trace_context_of(traceparent, tracestate),
+            kind=SpanKind.SERVER,
+            attributes=request_attributes(scope, user_agent),
+            # An exception's message may quote what a client sent: the status says enough.
+            record_exception=False,
+            set_status_on_exception=False,
+        )
+        # What start_as_current_span does, without the context manager it wraps around it for every request.
+        with trace.use_span(span, end_on_exit=True, record_exception=False, set_status_on_exception=False):
+            yield ServerSpan(span, method)
+
 
 async def shut_down(provider: TracerProvider, timeout_s: float) -> None:
     """Export the spans still queued and stop the export thread, for at most `timeout_s`.
@@ -135,52 +157,25 @@ async def shut_down(provider: TracerProvider, timeout_s: float) -> None:
         logger.warning("spans not exported before the shutdown timeout", timeout_s=timeout_s)
 
 
-class ServerSpans:
-    """The outermost ASGI layer: one server span per HTTP request, covering all the request logs (its access line
-    included), in the caller's trace when it sent one."""
+class ServerSpan(NamedTuple):
+    """A request's server span, current while the request is handled."""
 
-    def __init__(self, app: ASGIApp, tracing: Tracing) -> None:
-        self.app = app
-        self.tracing = tracing
+    span: trace.Span
+    method: str
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UNTRACED_PATHS:
-            await self.app(scope, receive, send)
-            return
-        method: str = scope["method"]
-        status = 500  # what the client gets if the app fails before it starts a response
-        with self.tracing.tracer.start_as_current_span(
-            method,  # until the route is known: the path would make a name per item
-            context=trace_context_of(scope["headers"]),
-            kind=SpanKind.SERVER,
-            attributes=request_attributes(scope),
-            # An exception's message may quote what a client sent: the status below says enough.
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-
-            async def send_noting_status(message: Message) -> None:
-                nonlocal status
-                if message["type"] == "http.response.start":
-                    status = int(message["status"])
-                await send(message)
-
-            try:
-                await self.app(scope, receive, send_noting_status)
-            finally:
-                # Litestar leaves the matched template ("/api/v1/items/{item_id}") here; 404s and 405s have none.
-                route: str | None = scope.get("path_template")  # pyright: ignore[reportUnknownMemberType]
-                if route is not None:
-                    span.update_name(f"{method} {route}")
-                    span.set_attribute("http.route", route)
-                span.set_attribute("http.response.status_code", status)
-                if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-                    # The conventions: a server span is an error on 5xx only; a 4xx is the client's.
-                    span.set_status(Status(StatusCode.ERROR))
-                    span.set_attribute("error.type", str(status))
+    def responded(self, route: str | None, status: int) -> None:
+        """Name the span by the matched route template (None where no route matched) and give it the status."""
+        if route is not None:
+            self.span.update_name(f"{self.method} {route}")
+            self.span.set_attribute("http.route", route)
+        self.span.set_attribute("http.response.status_code", status)
+        if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            # The conventions: a server span is an error on 5xx only; a 4xx is the client's.
+            self.span.set_status(Status(StatusCode.ERROR))
+            self.span.set_attribute("error.type", str(status))
 
 
-def request_attributes(scope: HTTPScope) -> dict[str, str | int]:
+def request_attributes(scope: HTTPScope, user_agent: bytes | None) -> dict[str, str | int]:
     """The HTTP server conventions' attributes known when a request arrives: no header but the user agent, no query,
     and the address the service listens on rather than the Host a client sent."""
     attributes: dict[str, str | int] = {
@@ -195,7 +190,6 @@ def request_attributes(scope: HTTPScope) -> dict[str, str | int]:
     client = scope.get("client")  # pyright: ignore[reportUnknownMemberType] - optional in ASGI
     if client is not None:
         attributes["client.address"] = client[0]
-    for name, value in scope["headers"]:
-        if name == b"user-agent":
-            attributes["user_agent.original"] = value.decode("latin-1")
+    if user_agent is not None:
+        attributes["user_agent.original"] = user_agent.decode("latin-1")
     return attributes

@@ -116,6 +116,16 @@ async def test_a_malformed_traceparent_starts_a_new_trace(tmp_path: Path, header
     assert int(span.trace_id, 16) != 0
 
 
+async def test_a_callers_tracestate_goes_on_with_its_trace(tmp_path: Path) -> None:
+    header, trace_id, _ = traceparent()
+    with running_receiver() as receiver:
+        async with traced_app(receiver, sqlite_url(tmp_path)) as client:
+            await client.get("/health", headers={"traceparent": header, "tracestate": "vendor=opaque,other=1"})
+
+    (span,) = receiver.spans
+    assert (span.trace_id, span.trace_state) == (trace_id, "vendor=opaque,other=1")
+
+
 async def test_database_statements_are_child_spans_on_either_backend(database_url: str) -> None:
     header, trace_id, _ = traceparent()
     kind = database_url.partition(":")[0]
@@ -408,11 +418,11 @@ async def test_the_sampler_and_the_resource_come_from_the_standard_variables(
 def test_what_an_asgi_server_may_leave_out_is_left_out() -> None:
     # ASGI makes `server` and `client` optional, and a Unix socket has no port: uvicorn on TCP always sets them.
     scope: Any = {"method": "GET", "scheme": "http", "path": "/health", "http_version": "1.1", "headers": []}
-    assert request_attributes(scope) == {
+    assert request_attributes(scope, None) == {
         "http.request.method": "GET",
         "url.scheme": "http",
         "url.path": "/health",
         "network.protocol.version": "1.1",
     }
     unix_socket: Any = {**scope, "server": ("/run/items.sock", None)}
-    assert "server.address" not in request_attributes(unix_socket)
+    assert "server.address" not in request_attributes(unix_socket, None)

@@ -1,6 +1,7 @@
-"""Who may call what: the scopes, what a verified token grants, and how an operation declares the scope it needs.
+"""Who may call what: what a verified token grants, and how an operation declares the scope it needs (each feature
+names its own scopes, beside its controller).
 
-An operation declares its scope in its route handler's `opt` (`opt=requires(ITEMS_READ)`), an open one says so
+An operation declares its scope in its route handler's `opt` (`opt=requires("items:read")`), an open one says so
 (`opt=OPEN`). Whether anything is checked is the app's to decide from the settings: where tokens are checked,
 app.auth.plugin installs the authentication middleware, the guard that reads these declarations, and what the API
 document says of them; where they are not, nothing of it is installed and every operation is open, as the old demo's
@@ -14,10 +15,6 @@ from typing import Any, Final
 
 import msgspec
 from litestar.openapi.spec import SecurityScheme
-
-ITEMS_READ = "items:read"
-ITEMS_WRITE = "items:write"
-CALCULATE = "calculate"
 
 # The handler `opt` keys: the scope an operation needs, and Litestar's own key for what authentication skips.
 REQUIRED_SCOPE: Final = "required_scope"

@@ -7,10 +7,12 @@ from http import HTTPStatus
 from litestar import Controller, post
 from litestar.params import JSONBody
 
-from app.auth.access import CALCULATE, requires
+from app.auth.access import requires
 from app.calculate.calculator import calculate
 from app.calculate.models import CalculationRequest, CalculationResult
 from app.http.problems import problem_responses
+
+CALCULATE = "calculate"
 
 
 class CalculateController(Controller):

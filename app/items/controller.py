@@ -12,7 +12,7 @@ from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 
-from app.auth.access import ITEMS_READ, ITEMS_WRITE, caller_of, requires
+from app.auth.access import caller_of, requires
 from app.http.conditional import (
     MAX_PRECONDITION_LENGTH,
     PRECONDITION_PATTERN,
@@ -38,6 +38,8 @@ from app.items.store import FIRST_VERSION, ItemStore
 from app.settings import Settings
 
 ITEMS_PATH = "/api/v1/items"
+ITEMS_READ = "items:read"
+ITEMS_WRITE = "items:write"
 ONE_ITEM = "/{item_id:str}"
 
 ItemId = Annotated[str, PathParameter(description="The item's id (a UUID).")]

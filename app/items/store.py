@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import cache
 from typing import NamedTuple
 from uuid import UUID
 
@@ -23,32 +24,36 @@ from app.items.models import Item, ItemPatch, utc_now
 
 FIRST_VERSION = 1
 FIELDS = Item.__struct_fields__
-CHANGEABLE = ItemPatch.__struct_fields__
 COLUMNS = columns(FIELDS)
 # The ids sort by creation time; the first page starts after the smallest.
 BEFORE_EVERY_ID = UUID(int=0)
-
-
-def _update(condition: str = "") -> str:
-    # One statement, so concurrent writers (other replicas too) cannot interleave a read and a write. PostgreSQL's
-    # trigger raises the version as this does: a release that predates the column still changes it.
-    changes = ", ".join(f"{field} = coalesce(:{field}, {field})" for field in CHANGEABLE)
-    return (
-        f"UPDATE items SET {changes}, updated_at = :updated_at, version = version + 1 "
-        f"WHERE id = :id{condition} RETURNING {COLUMNS}, version"
-    )
 
 
 # The versions If-Match names: one parameter, so that the comparison and the write stay one statement.
 IN_VERSIONS = " AND version IN (SELECT value FROM json_each(:versions))"
 IN_VERSIONS_POSTGRESQL = " AND version = ANY(:versions::bigint[])"
 
+
+@cache
+def _updates(fields: tuple[str, ...]) -> tuple[Statement, Statement]:
+    """The statements that set `fields` (those a patch sends, all of them for a replacement): unconditional, and
+    under If-Match. One statement, so concurrent writers (other replicas too) cannot interleave a read and a write.
+    PostgreSQL's trigger raises the version as this does: a release that predates the column still changes it."""
+
+    def update(condition: str) -> str:
+        changes = "".join(f"{field} = :{field}, " for field in fields)
+        return (
+            f"UPDATE items SET {changes}updated_at = :updated_at, version = version + 1 "
+            f"WHERE id = :id{condition} RETURNING {COLUMNS}, version"
+        )
+
+    return Statement(update("")), Statement(update(IN_VERSIONS), postgresql_sql=update(IN_VERSIONS_POSTGRESQL))
+
+
 INSERT_ITEM = Statement(f"INSERT INTO items ({COLUMNS}, version) VALUES ({placeholders(FIELDS)}, {FIRST_VERSION})")
 SELECT_ITEM = Statement(f"SELECT {COLUMNS}, version FROM items WHERE id = :id")
 # One range over the primary key whatever plan PostgreSQL caches for the prepared statement.
 SELECT_PAGE = Statement(f"SELECT {COLUMNS} FROM items WHERE id > :after ORDER BY id LIMIT :limit")
-UPDATE_ITEM = Statement(_update())
-UPDATE_ITEM_IF = Statement(_update(IN_VERSIONS), postgresql_sql=_update(IN_VERSIONS_POSTGRESQL))
 DELETE_ITEM = Statement("DELETE FROM items WHERE id = :id RETURNING id")
 DELETE_ITEM_IF = Statement(
     f"DELETE FROM items WHERE id = :id{IN_VERSIONS} RETURNING id",
@@ -144,11 +149,9 @@ class ItemStore:
     async def update(self, item_id: UUID, patch: ItemPatch, if_match: Precondition | None) -> Versioned:
         """Apply the set fields of `patch` and return the result, in one statement that also checks `if_match`;
         raise `ItemNotFound`, or `ItemVersionMismatch` when `if_match` names no current version."""
-        changes = {
-            field: None if value is msgspec.UNSET else value for field, value in msgspec.structs.asdict(patch).items()
-        }
+        changes = {field: value for field, value in msgspec.structs.asdict(patch).items() if value is not msgspec.UNSET}
         parameters = {**changes, "updated_at": utc_now(), "id": item_id}
-        rows = await self.database.fetch(*_conditional(UPDATE_ITEM, UPDATE_ITEM_IF, parameters, if_match))
+        rows = await self.database.fetch(*_conditional(*_updates(tuple(changes)), parameters, if_match))
         if not rows.records:
             raise _not_changed(item_id, if_match)
         return _versioned(rows)

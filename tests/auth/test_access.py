@@ -17,20 +17,9 @@ from app.settings import AuthSettings
 from tests.auth.conftest import auth_settings, bearer
 from tests.auth.issuer import AUDIENCE, Issuer
 from tests.conftest import Client
+from tests.operations import ITEM, OPERATIONS, PROTECTED, SCOPES
 
 OPEN_PATHS = ["/health", "/health/live", "/health/ready", "/metrics", "/schema", "/schema/openapi.json"]
-ITEM = {"name": "Widget", "description": "A very useful widget"}
-# Each operation's scope, and a request that succeeds with it ({id} is an existing item's id).
-OPERATIONS: dict[str, tuple[str, str, str, dict[str, Any] | None, int]] = {
-    "listItems": ("items:read", "GET", "/api/v1/items", None, 200),
-    "getItem": ("items:read", "GET", "/api/v1/items/{id}", None, 200),
-    "createItem": ("items:write", "POST", "/api/v1/items", ITEM, 201),
-    "replaceItem": ("items:write", "PUT", "/api/v1/items/{id}", ITEM, 200),
-    "updateItem": ("items:write", "PATCH", "/api/v1/items/{id}", {"name": "Renamed"}, 200),
-    "deleteItem": ("items:write", "DELETE", "/api/v1/items/{id}", None, 204),
-    "calculate": ("calculate", "POST", "/api/v1/calculate", {"a": 1, "b": 2, "operation": "add"}, 200),
-}
-ALL_SCOPES = ("items:read", "items:write", "calculate")
 
 
 async def new_item_id(client: Client, issuer: Issuer) -> str:
@@ -41,8 +30,8 @@ async def new_item_id(client: Client, issuer: Issuer) -> str:
 
 
 async def call(client: Client, issuer: Issuer, operation: str, headers: dict[str, str]) -> Any:
-    _, method, path, body, _ = OPERATIONS[operation]
-    url = path.format(id=await new_item_id(client, issuer))
+    method, path, _, body, _ = PROTECTED[operation]
+    url = path.format(item_id=await new_item_id(client, issuer))
     return await client.request(method, url, json=body, headers=headers)
 
 
@@ -54,8 +43,8 @@ async def test_every_operation_but_the_open_ones_declares_its_scope(auth_client:
         for operation in path.values()
     }
     protected = {name: security for name, security in declared.items() if security}
-    assert protected == {name: [{"bearerAuth": [scope]}] for name, (scope, *_) in OPERATIONS.items()}
-    assert set(declared) - set(protected) == {"getHealth", "getLiveness", "getReadiness", "getMetrics"}
+    assert protected == {name: [{"bearerAuth": [operation.scope]}] for name, operation in PROTECTED.items()}
+    assert set(declared) - set(protected) == set(OPERATIONS) - set(PROTECTED)
     scheme = document["components"]["securitySchemes"]["bearerAuth"]
     assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
     for name in protected:
@@ -70,7 +59,7 @@ async def test_without_an_issuer_the_document_asks_for_no_token(sqlite_client: C
     assert "securitySchemes" not in document.get("components", {})
 
 
-@pytest.mark.parametrize("operation", OPERATIONS)
+@pytest.mark.parametrize("operation", PROTECTED)
 async def test_without_a_token_every_protected_operation_answers_401(
     auth_client: Client, issuer: Issuer, operation: str
 ) -> None:
@@ -81,12 +70,12 @@ async def test_without_a_token_every_protected_operation_answers_401(
     assert response.json()["type"].endswith("/authentication-required")
 
 
-@pytest.mark.parametrize("operation", OPERATIONS)
+@pytest.mark.parametrize("operation", PROTECTED)
 async def test_a_token_without_the_operations_scope_answers_403_naming_it(
     auth_client: Client, issuer: Issuer, operation: str
 ) -> None:
-    scope = OPERATIONS[operation][0]
-    others = [other for other in ALL_SCOPES if other != scope]
+    scope = PROTECTED[operation].scope
+    others = [other for other in SCOPES if other != scope]
     response = await call(auth_client, issuer, operation, bearer(issuer.token(*others)))
 
     assert response.status_code == 403
@@ -96,9 +85,10 @@ async def test_a_token_without_the_operations_scope_answers_403_naming_it(
     assert response.json()["type"].endswith("/insufficient-scope")
 
 
-@pytest.mark.parametrize("operation", OPERATIONS)
+@pytest.mark.parametrize("operation", PROTECTED)
 async def test_a_token_with_the_operations_scope_is_served(auth_client: Client, issuer: Issuer, operation: str) -> None:
-    scope, *_, expected = OPERATIONS[operation]
+    _, _, scope, _, expected = PROTECTED[operation]
+    assert scope is not None
     response = await call(auth_client, issuer, operation, bearer(issuer.token(scope)))
     assert response.status_code == expected, response.text
 
@@ -121,7 +111,7 @@ async def test_health_metrics_and_the_api_document_stay_open(auth_client: Client
 async def test_a_token_anywhere_but_the_authorization_header_is_not_accepted(
     auth_client: Client, issuer: Issuer, send: dict[str, dict[str, str]]
 ) -> None:
-    token = issuer.token(*ALL_SCOPES)
+    token = issuer.token(*SCOPES)
     where = {
         kind: {name: value.replace("TOKEN", token) for name, value in entries.items()} for kind, entries in send.items()
     }
@@ -172,11 +162,11 @@ async def test_a_refused_request_changes_nothing(auth_client: Client, issuer: Is
 
 
 async def test_without_an_issuer_every_operation_is_open_as_before(sqlite_client: Client) -> None:
-    for operation, (_, method, path, body, expected) in OPERATIONS.items():
+    for name, (method, path, _, body, expected) in PROTECTED.items():
         created = await sqlite_client.post("/api/v1/items", json=ITEM)
         assert created.status_code == 201
-        response = await sqlite_client.request(method, path.format(id=created.json()["id"]), json=body)
-        assert response.status_code == expected, operation
+        response = await sqlite_client.request(method, path.format(item_id=created.json()["id"]), json=body)
+        assert response.status_code == expected, name
         # A token, even a bogus one, is ignored where no issuer is trusted.
         assert (await sqlite_client.get("/api/v1/items", headers=bearer("bogus"))).status_code == 200
 
@@ -189,7 +179,7 @@ async def test_options_stays_open_so_that_browsers_may_ask_before_sending_a_toke
 
 
 async def test_no_token_reaches_the_metrics(issuer: Issuer, tmp_path: Path) -> None:
-    tokens = [issuer.token(*ALL_SCOPES), issuer.token("items:read", claims={"aud": "other"}), "not.a.token"]
+    tokens = [issuer.token(*SCOPES), issuer.token("items:read", claims={"aud": "other"}), "not.a.token"]
     # An app of its own: the 401s counted must be these requests', not those of earlier tests.
     async with AsyncTestClient(app=create_app(auth_settings(issuer, tmp_path))) as client:
         for token in tokens:
@@ -213,7 +203,7 @@ async def test_an_operation_that_declares_no_scope_is_closed_to_every_token(issu
     app = Litestar([undeclared], plugins=[access], exception_handlers=EXCEPTION_HANDLERS)
     async with AsyncTestClient(app=app) as client:
         without = await client.get("/undeclared")
-        with_every_scope = await client.get("/undeclared", headers=bearer(issuer.token(*ALL_SCOPES)))
+        with_every_scope = await client.get("/undeclared", headers=bearer(issuer.token(*SCOPES)))
 
     assert without.status_code == 401
     assert with_every_scope.status_code == 403

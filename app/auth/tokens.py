@@ -14,13 +14,16 @@ from app.auth.errors import InvalidToken
 from app.auth.keys import ACCEPTED_ALGORITHMS, IssuerKeys
 from app.settings import AuthSettings
 
+# What an access token's header may say it is (RFC 9068, section 2.1: at+jwt; many providers send JWT or nothing),
+# compared without case as RFC 7515 asks; anything else is a token of another kind signed by the same keys.
+ACCESS_TOKEN_TYPES = frozenset({"jwt", "at+jwt", "application/at+jwt"})
 # Clocks of the provider and of the replicas drift apart a little.
 CLOCK_LEEWAY_S = 30
 # Far above what providers issue (a few kB with group claims), far below what the header limit admits.
 MAX_TOKEN_LENGTH = 8192
-# Of the claims RFC 9068 (section 2.2) requires, those that decide whether a token is valid here. `sub`,
-# `client_id` and `jti` are left optional on purpose: providers leave some out, and access depends on none of them
-# (`sub` and the client only scope a caller's Idempotency-Keys).
+# Of the claims RFC 9068 (section 2.2) requires, those that decide whether a token is valid here. `sub` and
+# `client_id` are each left optional, since providers leave one or the other out, but not both: they tell callers
+# apart (whose Idempotency-Keys are whose). `jti` is left out: nothing here depends on it.
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud"]
 # Clients send the same token with every request for its whole life: one verification serves them all.
 # Only tokens that passed every check enter, under the SHA-256 digest of their text (no credential kept in
@@ -73,9 +76,11 @@ class TokenVerifier:
             raise InvalidToken("The token is not a well-formed JWT.") from None
         # PyJWT has checked that a `kid` is a string. Refused before any key is looked up: "none", HMAC,
         # anything but an asymmetric signature.
-        algorithm, kid = header.get("alg"), header.get("kid")
+        algorithm, kid, kind = header.get("alg"), header.get("kid"), header.get("typ", "JWT")
         if not isinstance(algorithm, str) or algorithm not in ACCEPTED_ALGORITHMS:
             raise InvalidToken("The token's algorithm is not accepted.")
+        if not isinstance(kind, str) or kind.lower() not in ACCESS_TOKEN_TYPES:
+            raise InvalidToken("The token is not an access token (its typ names another kind).")
         key = await self.keys.key(kid, algorithm)
         try:
             claims = jwt.decode(
@@ -93,6 +98,8 @@ class TokenVerifier:
             reason = next((text for kind, text in REASONS if isinstance(error, kind)), "The token is malformed.")
             raise InvalidToken(reason) from None
         access = AccessToken(scopes=scopes_of(claims), client_id=client_of(claims), subject=_text(claims.get("sub")))
+        if access.client_id is None and access.subject is None:
+            raise InvalidToken("The token names neither a subject (sub) nor a client (azp or client_id).")
         # An int, as PyJWT read it: any size compares with the clock, where a float could overflow.
         return access, int(claims["exp"])
 

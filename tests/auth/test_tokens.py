@@ -238,3 +238,38 @@ async def test_a_token_signed_with_a_weak_rsa_key_is_refused(issuer: Issuer, tmp
         token = issuer.token("items:read", key=weak)
     async with AsyncTestClient(app=create_app(auth_settings(issuer, tmp_path))) as client:
         await assert_refused(client, token, "too weak")
+
+
+@pytest.mark.parametrize("typ", ["logout+jwt", "dpop+jwt", "secevent+jwt", "application/secevent+jwt", "JOSE", 7])
+async def test_a_token_of_another_type_than_an_access_token_is_refused(
+    auth_client: Client, issuer: Issuer, typ: Any
+) -> None:
+    # RFC 8725, section 3.11: a token of another kind, signed by the same keys, is no access token.
+    await assert_refused(auth_client, issuer.token("items:read", header={"typ": typ}), "not an access token")
+
+
+@pytest.mark.parametrize("typ", [None, "JWT", "jwt", "at+jwt", "application/at+jwt", "AT+JWT"])
+async def test_an_access_token_typed_as_providers_type_them_is_accepted(
+    auth_client: Client, issuer: Issuer, typ: str | None
+) -> None:
+    token = issuer.token("items:read", header={"typ": typ})
+    assert (await auth_client.get(ITEMS, headers=bearer(token))).status_code == 200
+
+
+async def test_a_token_that_names_no_caller_is_refused(auth_client: Client, issuer: Issuer) -> None:
+    # RFC 9068, section 2.2: an access token names its subject and its client; with neither, callers could not be
+    # told apart (their Idempotency-Keys would be shared).
+    token = issuer.token("items:read", without=("sub", "azp"))
+    await assert_refused(auth_client, token, "names neither a subject (sub) nor a client")
+
+
+@pytest.mark.parametrize(
+    ("without", "claims"),
+    [(("sub",), {}), (("azp",), {}), (("sub", "azp"), {"client_id": "a-client"})],
+    ids=["a client only", "a subject only", "client_id only"],
+)
+async def test_a_token_that_names_its_subject_or_its_client_is_accepted(
+    auth_client: Client, issuer: Issuer, without: tuple[str, ...], claims: dict[str, Any]
+) -> None:
+    token = issuer.token("items:read", without=without, claims=claims)
+    assert (await auth_client.get(ITEMS, headers=bearer(token))).status_code == 200

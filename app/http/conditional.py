@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from http import HTTPStatus
+from typing import NamedTuple
 
 from app.http.errors import ServiceError
 
@@ -46,6 +47,16 @@ class Precondition:
     any_version: bool
     versions: frozenset[int]
     weak_versions: frozenset[int]  # tags sent as W/"n": only If-None-Match may match them (weak comparison)
+
+
+class Preconditions(NamedTuple):
+    """What a write's If-Match and If-None-Match ask for; None where the header is absent."""
+
+    if_match: Precondition | None = None
+    if_none_match: Precondition | None = None
+
+
+UNCONDITIONAL = Preconditions()
 
 
 def entity_tag(version: int) -> str:

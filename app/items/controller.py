@@ -16,8 +16,8 @@ from app.auth.access import caller_of, requires
 from app.http.conditional import (
     MAX_PRECONDITION_LENGTH,
     PRECONDITION_PATTERN,
-    Precondition,
     PreconditionRequired,
+    Preconditions,
     entity_tag,
     must_match,
     none_match,
@@ -29,6 +29,7 @@ from app.items.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyMalformed,
     IdempotencyKeyReused,
+    ItemInUnwantedVersion,
     ItemNotFound,
     ItemVersionMismatch,
 )
@@ -60,7 +61,8 @@ IfNoneMatch = Annotated[
         name="If-None-Match",
         pattern=PRECONDITION_PATTERN,
         max_length=MAX_PRECONDITION_LENGTH,
-        description="The `ETag` of the copy the client holds: 304 without a body while the item is in that version.",
+        description="The `ETag` of the copy the client holds: a read is a 304 without a body while the item is in that "
+        "version; a write is a 412 and changes nothing (`*`: while the item exists).",
     ),
 ]
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="How many items a page holds at most.")]
@@ -122,6 +124,7 @@ CONDITIONAL_ERRORS = (HTTPStatus.PRECONDITION_FAILED, HTTPStatus.PRECONDITION_RE
 PROBLEMS: dict[type[Exception], ProblemType] = {
     ItemNotFound: ProblemType(HTTPStatus.NOT_FOUND, "item-not-found"),
     ItemVersionMismatch: ProblemType(HTTPStatus.PRECONDITION_FAILED, "precondition-failed"),
+    ItemInUnwantedVersion: ProblemType(HTTPStatus.PRECONDITION_FAILED, "precondition-failed"),
     IdempotencyKeyMalformed: ProblemType(HTTPStatus.BAD_REQUEST, "idempotency-key-malformed"),
     IdempotencyKeyReused: ProblemType(HTTPStatus.UNPROCESSABLE_ENTITY, "idempotency-key-reused"),
     IdempotencyKeyInUse: ProblemType(HTTPStatus.CONFLICT, "idempotency-key-in-use", retry_after=1),
@@ -231,9 +234,10 @@ class ItemController(Controller):
         items: Injected[ItemStore],
         settings: Injected[Settings],
         if_match: IfMatch = "",
+        if_none_match: IfNoneMatch = "",
     ) -> Response[Item]:
-        condition = write_precondition(if_match, settings)
-        return with_entity_tag(*await items.update(parse_item_id(item_id), replacement(data), condition))
+        preconditions = write_preconditions(if_match, if_none_match, settings)
+        return with_entity_tag(*await items.update(parse_item_id(item_id), replacement(data), preconditions))
 
     @patch(
         ONE_ITEM,
@@ -250,9 +254,10 @@ class ItemController(Controller):
         items: Injected[ItemStore],
         settings: Injected[Settings],
         if_match: IfMatch = "",
+        if_none_match: IfNoneMatch = "",
     ) -> Response[Item]:
-        condition = write_precondition(if_match, settings)
-        return with_entity_tag(*await items.update(parse_item_id(item_id), data, condition))
+        preconditions = write_preconditions(if_match, if_none_match, settings)
+        return with_entity_tag(*await items.update(parse_item_id(item_id), data, preconditions))
 
     @delete(
         ONE_ITEM,
@@ -267,8 +272,9 @@ class ItemController(Controller):
         items: Injected[ItemStore],
         settings: Injected[Settings],
         if_match: IfMatch = "",
+        if_none_match: IfNoneMatch = "",
     ) -> None:
-        await items.delete(parse_item_id(item_id), write_precondition(if_match, settings))
+        await items.delete(parse_item_id(item_id), write_preconditions(if_match, if_none_match, settings))
 
 
 def created(item: Item) -> Response[Item]:
@@ -287,13 +293,15 @@ def with_entity_tag(item: Item, version: int) -> Response[Item]:
     return Response(item, headers={"ETag": entity_tag(version)})
 
 
-def write_precondition(if_match: str, settings: Settings) -> Precondition | None:
-    """What If-Match asks of a write; without it, a write goes through unless REQUIRE_IF_MATCH says otherwise."""
-    if if_match.strip():
-        return precondition(if_match)
-    if settings.require_if_match:
+def write_preconditions(if_match: str, if_none_match: str, settings: Settings) -> Preconditions:
+    """What If-Match and If-None-Match ask of a write; without If-Match, a write goes through unless
+    REQUIRE_IF_MATCH says otherwise (If-None-Match guards against no lost update)."""
+    if not if_match.strip() and settings.require_if_match:
         raise PreconditionRequired
-    return None
+    return Preconditions(
+        if_match=precondition(if_match) if if_match.strip() else None,
+        if_none_match=precondition(if_none_match) if if_none_match.strip() else None,
+    )
 
 
 def parse_item_id(raw: str) -> UUID:

@@ -20,6 +20,15 @@ class ItemVersionMismatch(Exception):
         )
 
 
+class ItemInUnwantedVersion(Exception):
+    """A write under If-None-Match found the item in a version it names (or, for *, found it at all)."""
+
+    def __init__(self, item_id: object) -> None:
+        super().__init__(
+            f"The item {item_id} is in a version If-None-Match names (or exists, for *): nothing was changed."
+        )
+
+
 class IdempotencyKeyMalformed(ValueError):
     def __init__(self) -> None:
         super().__init__(f"The Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.")

@@ -7,7 +7,6 @@ patched by the statements below as they are: they list no column of their own. T
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from typing import NamedTuple
@@ -17,8 +16,8 @@ import msgspec
 
 from app.db.database import Database
 from app.db.statements import Rows, Statement, columns, placeholders
-from app.http.conditional import Precondition
-from app.items.errors import IdempotencyKeyReused, ItemNotFound, ItemVersionMismatch
+from app.http.conditional import UNCONDITIONAL, Preconditions
+from app.items.errors import IdempotencyKeyReused, ItemInUnwantedVersion, ItemNotFound, ItemVersionMismatch
 from app.items.idempotency import KeyedCreate
 from app.items.models import Item, ItemPatch, utc_now
 
@@ -29,36 +28,39 @@ COLUMNS = columns(FIELDS)
 BEFORE_EVERY_ID = UUID(int=0)
 
 
-# The versions If-Match names: one parameter, so that the comparison and the write stay one statement.
-IN_VERSIONS = " AND version IN (SELECT value FROM json_each(:versions))"
-IN_VERSIONS_POSTGRESQL = " AND version = ANY(:versions::bigint[])"
+# What a conditional write compares, in the statement that writes, so that no other write comes between: the
+# versions If-Match names, and those If-None-Match does; each one parameter, a list, as each backend takes one.
+IF_MATCH = (" AND version IN (SELECT value FROM json_each(:versions))", " AND version = ANY(:versions::bigint[])")
+IF_NONE_MATCH = (
+    " AND version NOT IN (SELECT value FROM json_each(:unwanted_versions))",
+    " AND version <> ALL(:unwanted_versions::bigint[])",
+)
 
 
 @cache
-def _updates(fields: tuple[str, ...]) -> tuple[Statement, Statement]:
-    """The statements that set `fields` (those a patch sends, all of them for a replacement): unconditional, and
-    under If-Match. One statement, so concurrent writers (other replicas too) cannot interleave a read and a write.
-    PostgreSQL's trigger raises the version as this does: a release that predates the column still changes it."""
+def _conditional(template: str, conditions: tuple[tuple[str, str], ...]) -> Statement:
+    """`template` (a write whose `{condition}` follows its WHERE) under `conditions`, in each backend's words."""
+    sqlite, postgresql = ("".join(condition[dialect] for condition in conditions) for dialect in (0, 1))
+    return Statement(template.format(condition=sqlite), postgresql_sql=template.format(condition=postgresql))
 
-    def update(condition: str) -> str:
-        changes = "".join(f"{field} = :{field}, " for field in fields)
-        return (
-            f"UPDATE items SET {changes}updated_at = :updated_at, version = version + 1 "
-            f"WHERE id = :id{condition} RETURNING {COLUMNS}, version"
-        )
 
-    return Statement(update("")), Statement(update(IN_VERSIONS), postgresql_sql=update(IN_VERSIONS_POSTGRESQL))
+@cache
+def _update(fields: tuple[str, ...]) -> str:
+    """The write that sets `fields` (those a patch sends, all of them for a replacement). PostgreSQL's trigger raises
+    the version as this does: a release that predates the column still changes it."""
+    changes = "".join(f"{field} = :{field}, " for field in fields)
+    return (
+        f"UPDATE items SET {changes}updated_at = :updated_at, version = version + 1 "
+        f"WHERE id = :id{{condition}} RETURNING {COLUMNS}, version"
+    )
 
 
 INSERT_ITEM = Statement(f"INSERT INTO items ({COLUMNS}, version) VALUES ({placeholders(FIELDS)}, {FIRST_VERSION})")
 SELECT_ITEM = Statement(f"SELECT {COLUMNS}, version FROM items WHERE id = :id")
 # One range over the primary key whatever plan PostgreSQL caches for the prepared statement.
 SELECT_PAGE = Statement(f"SELECT {COLUMNS} FROM items WHERE id > :after ORDER BY id LIMIT :limit")
-DELETE_ITEM = Statement("DELETE FROM items WHERE id = :id RETURNING id")
-DELETE_ITEM_IF = Statement(
-    f"DELETE FROM items WHERE id = :id{IN_VERSIONS} RETURNING id",
-    postgresql_sql=f"DELETE FROM items WHERE id = :id{IN_VERSIONS_POSTGRESQL} RETURNING id",
-)
+SELECT_VERSION = Statement("SELECT version FROM items WHERE id = :id")
+DELETE_ITEM = "DELETE FROM items WHERE id = :id{condition} RETURNING id"
 
 # Claims a key, or finds it claimed: an expired key is taken over, one still valid kept as it is. Either way it
 # returns the key's row. Every assignment is evaluated against the old row's values, so the expiry is judged once.
@@ -146,41 +148,50 @@ class ItemStore:
         rows = await self.database.fetch(SELECT_PAGE, {"after": after or BEFORE_EVERY_ID, "limit": limit})
         return rows.into(Item)
 
-    async def update(self, item_id: UUID, patch: ItemPatch, if_match: Precondition | None) -> Versioned:
-        """Apply the set fields of `patch` and return the result, in one statement that also checks `if_match`;
-        raise `ItemNotFound`, or `ItemVersionMismatch` when `if_match` names no current version."""
+    async def update(self, item_id: UUID, patch: ItemPatch, preconditions: Preconditions = UNCONDITIONAL) -> Versioned:
+        """Apply the set fields of `patch` and return the result, in one statement that also checks `preconditions`;
+        raise `ItemNotFound`, or `ItemVersionMismatch` or `ItemInUnwantedVersion` when a precondition fails."""
         changes = {field: value for field, value in msgspec.structs.asdict(patch).items() if value is not msgspec.UNSET}
-        parameters = {**changes, "updated_at": utc_now(), "id": item_id}
-        rows = await self.database.fetch(*_conditional(*_updates(tuple(changes)), parameters, if_match))
-        if not rows.records:
-            raise _not_changed(item_id, if_match)
+        parameters: dict[str, object] = {**changes, "updated_at": utc_now(), "id": item_id}
+        rows = await self._write(_update(tuple(changes)), parameters, item_id, preconditions)
         return _versioned(rows)
 
-    async def delete(self, item_id: UUID, if_match: Precondition | None) -> None:
-        """Remove the item, in one statement that also checks `if_match`, or raise as `update` does."""
-        deleted = await self.database.fetch(*_conditional(DELETE_ITEM, DELETE_ITEM_IF, {"id": item_id}, if_match))
-        if not deleted.records:
-            raise _not_changed(item_id, if_match)
+    async def delete(self, item_id: UUID, preconditions: Preconditions = UNCONDITIONAL) -> None:
+        """Remove the item, in one statement that also checks `preconditions`, or raise as `update` does."""
+        await self._write(DELETE_ITEM, {"id": item_id}, item_id, preconditions)
+
+    async def _write(
+        self, template: str, parameters: dict[str, object], item_id: UUID, preconditions: Preconditions
+    ) -> Rows:
+        if_match, if_none_match = preconditions
+        conditions: list[tuple[str, str]] = []
+        if if_match is not None and not if_match.any_version:
+            conditions.append(IF_MATCH)
+            parameters["versions"] = sorted(if_match.versions)
+        if if_none_match is not None:
+            if if_none_match.any_version:  # false for any item there is: nothing to write
+                raise await self._why_not_changed(item_id, preconditions)
+            conditions.append(IF_NONE_MATCH)
+            # Weak comparison (RFC 9110, section 13.1.2): W/"3" names version 3 too.
+            parameters["unwanted_versions"] = sorted(if_none_match.versions | if_none_match.weak_versions)
+        rows = await self.database.fetch(_conditional(template, tuple(conditions)), parameters)
+        if not rows.records:
+            raise await self._why_not_changed(item_id, preconditions)
+        return rows
+
+    async def _why_not_changed(self, item_id: UUID, preconditions: Preconditions) -> Exception:
+        """Why a write changed no row, told in the order RFC 9110 (section 13.2.2) evaluates the preconditions:
+        If-Match (false for a missing item too), then If-None-Match, then no such item."""
+        if_match, if_none_match = preconditions
+        rows = await self.database.fetch(SELECT_VERSION, {"id": item_id})
+        version: int | None = rows.value("version") if rows.records else None
+        if if_match is not None and (version is None or not (if_match.any_version or version in if_match.versions)):
+            return ItemVersionMismatch(item_id)
+        if version is not None and if_none_match is not None:
+            return ItemInUnwantedVersion(item_id)
+        return ItemNotFound(item_id)
 
 
 def _versioned(rows: Rows) -> Versioned:
     (item,) = rows.into(Item)
     return Versioned(item, rows.value("version"))
-
-
-def _conditional(
-    plain: Statement, comparing: Statement, parameters: Mapping[str, object], if_match: Precondition | None
-) -> tuple[Statement, Mapping[str, object]]:
-    """The statement a write runs: `plain`, or `comparing` with the versions If-Match names. With If-Match: * any
-    version matches: `plain` does."""
-    if if_match is None or if_match.any_version:
-        return plain, parameters
-    return comparing, {**parameters, "versions": sorted(if_match.versions)}
-
-
-def _not_changed(item_id: UUID, if_match: Precondition | None) -> Exception:
-    """Why a write changed no row: no such item, or (with If-Match) no such item in the version asked for.
-
-    RFC 9110 (section 13.1.1) makes If-Match false for a missing item too, so both are a 412 then.
-    """
-    return ItemNotFound(item_id) if if_match is None else ItemVersionMismatch(item_id)

@@ -207,7 +207,7 @@ async def test_the_api_document_declares_the_headers_and_answers(sqlite_client: 
     assert {"304", "200", "412"} <= set(item["get"]["responses"])
     assert "ETag" in item["get"]["responses"]["200"]["headers"]
     for method in ("put", "patch", "delete"):
-        assert headers(item[method]) == {"If-Match"}
+        assert headers(item[method]) == {"If-Match", "If-None-Match"}
         assert {"412", "428"} <= set(item[method]["responses"])
     assert "ETag" in document["paths"]["/api/v1/items"]["post"]["responses"]["201"]["headers"]
 
@@ -259,3 +259,59 @@ async def test_on_postgresql_items_stored_before_versions_existed_get_the_first_
     async with AsyncTestClient(app=create_app(Settings.from_environ({"DATABASE_URL": postgres_url}))) as client:
         response = await client.get(f"{URL}/0193f0c4-7a51-7cc4-9a6e-3f1d2b8c4e10")
         assert (response.status_code, response.headers["etag"]) == (200, '"1"')
+
+
+WRITES = {
+    "PUT": {"json": {"name": "Replaced", "description": ""}},
+    "PATCH": {"json": {"name": "Patched"}},
+    "DELETE": {},
+}
+
+
+@pytest.mark.parametrize("method", WRITES)
+@pytest.mark.parametrize("if_none_match", ["*", "{tag}", "W/{tag}", '"999", {tag}'])
+async def test_a_write_whose_if_none_match_names_the_item_is_412_and_changes_nothing(
+    client: Client, method: str, if_none_match: str
+) -> None:
+    # RFC 9110, section 13.1.2: If-None-Match is a precondition of a write too, false while the item is in a version
+    # it names (weak comparison), or exists at all for *.
+    item_id, tag = await created(client)
+    headers = {"If-None-Match": if_none_match.format(tag=tag)}
+
+    response = await client.request(method, f"{URL}/{item_id}", headers=headers, **WRITES[method])
+
+    assert response.status_code == 412, response.text
+    assert response.json()["type"].endswith("/precondition-failed")
+    after = await client.get(f"{URL}/{item_id}")
+    assert after.headers["etag"] == tag
+    assert after.json()["name"] == ITEM["name"]
+
+
+@pytest.mark.parametrize("method", WRITES)
+async def test_a_write_whose_if_none_match_names_another_version_goes_through(client: Client, method: str) -> None:
+    item_id, tag = await created(client)
+    await client.patch(f"{URL}/{item_id}", json={"description": "changed"})
+
+    response = await client.request(method, f"{URL}/{item_id}", headers={"If-None-Match": tag}, **WRITES[method])
+
+    assert response.status_code == (204 if method == "DELETE" else 200), response.text
+
+
+@pytest.mark.parametrize("method", WRITES)
+@pytest.mark.parametrize("if_none_match", ["*", '"1"'])
+async def test_a_write_with_if_none_match_to_no_item_is_404(client: Client, method: str, if_none_match: str) -> None:
+    response = await client.request(
+        method, f"{URL}/{UUID(int=1)}", headers={"If-None-Match": if_none_match}, **WRITES[method]
+    )
+
+    assert response.status_code == 404, response.text
+
+
+async def test_if_match_and_if_none_match_together_must_both_hold(client: Client) -> None:
+    item_id, tag = await created(client)
+
+    both = await client.patch(f"{URL}/{item_id}", json={"name": "n"}, headers={"If-Match": tag, "If-None-Match": tag})
+    then = await client.patch(f"{URL}/{item_id}", json={"name": "n"}, headers={"If-Match": tag, "If-None-Match": '"9"'})
+
+    assert both.status_code == 412
+    assert then.status_code == 200

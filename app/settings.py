@@ -192,7 +192,8 @@ def read_auth(read: Reader[Any], *, environment: str, disabled: bool) -> AuthSet
         if disabled or not is_production(environment):
             if jwks_url is not None or audience is not None:
                 variable = "AUTH_JWKS_URL" if jwks_url is not None else "AUTH_AUDIENCE"
-                raise SettingsError(variable, jwks_url or audience or "", "to be unset while AUTH_ISSUER is unset")
+                shown = redact_url(jwks_url) if jwks_url is not None else audience or ""
+                raise SettingsError(variable, shown, "to be unset while AUTH_ISSUER is unset")
             return None
         raise SettingsError(
             "AUTH_ISSUER",

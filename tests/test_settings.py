@@ -139,6 +139,14 @@ def test_the_database_password_never_appears_in_errors_or_reprs(url: str) -> Non
     assert "s3cret" not in shown
 
 
+def test_a_key_sets_password_never_appears_in_the_error_that_refuses_it_without_an_issuer() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_environ({"AUTH_JWKS_URL": "https://keys:s3cret@idp.example/jwks.json"})
+
+    assert raised.value.variable == "AUTH_JWKS_URL"
+    assert "s3cret" not in str(raised.value)
+
+
 def test_redaction_keeps_everything_but_the_password() -> None:
     assert redact_url("postgresql://app:pw@db:5432/items?sslmode=require") == (
         "postgresql://app:***@db:5432/items?sslmode=require"

@@ -352,7 +352,8 @@ def parse_addresses(variable: str, raw: str) -> tuple[str, ...]:
 
 def int_between(low: int, high: int) -> Callable[[str, str], int]:
     def parse(variable: str, raw: str) -> int:
-        if raw.isdigit() and low <= int(raw) <= high:
+        # isdecimal, not isdigit: int() cannot read a superscript such as ², which isdigit accepts.
+        if raw.isdecimal() and low <= int(raw) <= high:
             return int(raw)
         raise SettingsError(variable, raw, f"a whole number from {low} to {high}")
 

@@ -1,72 +1,89 @@
-"""Configuration: read once from the environment into an immutable, validated object."""
-
-from __future__ import annotations
+"""Configuration: read once from the environment into an immutable, validated object (see `Settings`)."""
 
 import ipaddress
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from urllib.parse import urlsplit
 
-T = TypeVar("T")
+import msgspec
+from msgspec import Meta, field
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LogFormat = Literal["json", "console"]
-LOG_LEVELS: tuple[LogLevel, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-LOG_FORMATS: tuple[LogFormat, ...] = ("json", "console")
-DEFAULT_DATABASE_URL = "sqlite:///data/items.db"
-MAX_NAME_LENGTH = 64
-MAX_AUDIENCE_LENGTH = 256
-# OpenTelemetry's variables, with the values of them this service honours (the SDK exports OTLP over HTTP/protobuf).
-TRACES_EXPORTERS = ("otlp", "none")
-OTLP_PROTOCOLS = ("http/protobuf",)
-TRACES_SAMPLERS = (
-    "always_on",
-    "always_off",
-    "traceidratio",
-    "parentbased_always_on",
-    "parentbased_always_off",
-    "parentbased_traceidratio",
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})  # plain http only here: anyone between could swap keys
+SWITCH_SYNONYMS = {"yes": "true", "on": "true", "no": "false", "off": "false"}  # msgspec reads true/false, 1/0 itself
+SAMPLERS = tuple(base + name for base in ("", "parentbased_") for name in ("always_on", "always_off", "traceidratio"))
+ISSUER_REQUIRED = (
+    "the URL of the identity provider that issues access tokens: required with ENVIRONMENT=production "
+    "(set AUTH_DISABLED=true to run open on purpose)"
 )
-DEFAULT_OTLP_ENDPOINT = "http://localhost:4318"
-# Plain http would let anyone on the path swap the keys: only a process on this machine may be asked that way.
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-PRODUCTION_NAMES = frozenset({"production", "prod"})
 
 
 class SettingsError(Exception):
-    """An environment variable holds a value the service cannot run with."""
-
     def __init__(self, variable: str, value: str, allowed: str) -> None:
         super().__init__(f"{variable}={value!r} is invalid: expected {allowed}")
-        self.variable = variable
-        self.value = value
-        self.allowed = allowed
+        self.variable, self.value, self.allowed = variable, value, allowed
 
 
-@dataclass(frozen=True, slots=True)
-class DatabaseURL:
-    """Where items are stored: an SQLite file or a PostgreSQL server."""
+# What a value must be; how to `read` its text for msgspec (None or ValueError: refused); how to show a refusal.
+class Rule(msgspec.Struct, frozen=True):
+    allowed: str
+    read: Callable[[str], object] = str
+    shown: Callable[[str], str] = str
 
+
+def redact_url(url: str) -> str:
+    """Replace the password of a URL with `***`; leave anything else as it is."""
+    try:
+        parts = urlsplit(url)
+        user, password = parts.username, parts.password
+    except ValueError:
+        return "<unparsable URL>"
+    return url if password is None else parts._replace(netloc=f"{user}:***@{parts.netloc.rpartition('@')[2]}").geturl()
+
+
+def web_url(url: str, *, http_anywhere: bool = False, file: bool = False) -> str | None:
+    if file and url.startswith("file:///") and len(url) > len("file:///"):
+        return url  # a key set on disk: `just token`'s development key (Settings refuses one in production)
+    parts = urlsplit(url)
+    parts.port  # noqa: B018 - raises ValueError, a refusal, for a port that is not a number
+    plain_http = parts.scheme == "http" and (http_anywhere or parts.hostname in LOOPBACK_HOSTS)
+    return url if parts.hostname and (parts.scheme == "https" or plain_http) else None
+
+
+def ip_addresses(text: str) -> tuple[str, ...]:
+    entries = tuple(entry.strip() for entry in text.split(","))
+    for entry in () if text == "*" else entries:  # uvicorn would take a malformed one for a name, trusting nobody
+        ipaddress.ip_network(entry)  # an address is a network of one; strict, as uvicorn reads it: 10.0.0.1/8 is none
+    return entries
+
+
+class DatabaseURL(msgspec.Struct, frozen=True):
     url: str
     kind: Literal["sqlite", "postgresql"]
     sqlite_path: str = ""
 
+    @classmethod
+    def parse(cls, url: str) -> "DatabaseURL":
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError, a refusal, for a port that is not a number
+        if parts.scheme == "sqlite" and parts.netloc == "" and len(parts.path) > 1 and not parts.query:
+            return cls(url, "sqlite", parts.path[1:])
+        if parts.scheme in ("postgresql", "postgres") and parts.hostname:
+            return cls(url, "postgresql")
+        raise ValueError(url)
+
     @property
     def redacted(self) -> str:
-        """The URL with any password replaced, safe for logs and messages."""
         return redact_url(self.url)
 
-    def __repr__(self) -> str:
-        # Settings objects get logged and printed in tracebacks: never show the password.
+    def __repr__(self) -> str:  # Settings get logged and printed in tracebacks: never show the password
         return f"DatabaseURL({self.redacted!r})"
 
 
-@dataclass(frozen=True, slots=True)
-class AuthSettings:
-    """Where access tokens come from, and what they must say to be accepted."""
-
+class AuthSettings(msgspec.Struct, frozen=True):
     issuer: str
     audience: str
     jwks_url: str | None = None  # None: found through the issuer's OpenID Connect discovery document
@@ -74,326 +91,129 @@ class AuthSettings:
     keys_min_interval: float = 30.0
 
     @property
-    def discovery_url(self) -> str:
-        # OpenID Connect Discovery 1.0, section 4: the issuer without its trailing slash, then the well-known path.
+    def discovery_url(self) -> str:  # OpenID Connect Discovery 1.0, section 4: the issuer without its trailing slash
         return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """Everything the service is configured with. Build it with `Settings.from_environ`."""
+AUTH_DEFAULTS = AuthSettings("", "")  # for the key set's timings
+Switch = Annotated[bool, Rule("true or false (also 1/0, yes/no, on/off)", lambda t: SWITCH_SYNONYMS.get(t.lower(), t))]
+Port = Annotated[int, Meta(ge=1, le=65535)]
+Name = Annotated[str, Meta(max_length=64, pattern=r"^[\w.-]+$"), Rule("up to 64 letters, digits, '-', '_' or '.'")]
+DB_URLS = "sqlite:///relative/path.db, sqlite:////absolute/path.db or postgresql://user:password@host:port/database"
+Database = Annotated[DatabaseURL, Rule(DB_URLS, DatabaseURL.parse, redact_url)]
+Directory = Annotated[str, Rule("an existing directory", lambda path: path if Path(path).is_dir() else None)]
+IPs = Annotated[tuple[str, ...], Rule("comma-separated IP addresses or networks (10.0.0.0/8), or *", ip_addresses)]
+IssuerURL = Annotated[str, Rule("an https URL (http only on localhost)", web_url, redact_url)]
+JWKS_URLS = "an https URL (http only on localhost; file:/// outside production)"
+PRINTABLE = Rule("up to 256 printable characters without spaces", lambda t: t if t.isprintable() else None)
+Sampler = Annotated[str, Rule("one of " + ", ".join(SAMPLERS), lambda t: t.lower() if t.lower() in SAMPLERS else None)]
+COLLECTOR = Rule("an http or https URL of an OTLP/HTTP receiver", partial(web_url, http_anywhere=True), redact_url)
 
-    environment: str = "development"
+
+class Settings(msgspec.Struct, frozen=True, rename="upper"):
+    """Everything the service is configured with: each field is the variable of its name in upper case (README.md's
+    table says what each is for). `from_environ` reads them in this order, each by the `Rule` beside its type or that
+    of its kind, has msgspec convert and bound the value, and raises `SettingsError` for the first bad one."""
+
+    environment: Name = "development"
+    auth_disabled: Switch = False
+    port: Port = 8000
+    metrics_port: Port | None = None
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "json"
-    access_log: bool = True
-    metrics: bool = True
-    # None: /metrics on PORT with the API. A port: /metrics there alone, so that a NetworkPolicy can give it to
-    # Prometheus while the API's port stays open to the ingress (a policy sees ports, not paths).
-    metrics_port: int | None = None
-    host: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = 1
-    database: DatabaseURL = DatabaseURL(DEFAULT_DATABASE_URL, "sqlite", "data/items.db")
-    database_connect_timeout: float = 30.0
-    database_pool_size: int = 10
-    # How long a request waits for a free PostgreSQL connection before it is answered 503: never a hang.
-    database_pool_timeout: float = 2.0
-    database_lock_timeout: float = 5.0
-    # Whether start-up applies pending migrations (under PostgreSQL's advisory lock), or only checks that the schema
-    # is current, for deployments that migrate as a step of their own (`python -m app migrate`) with a role that may
-    # change the schema while the serving one may not.
-    database_migrate: bool = True
-    # Every lock a migration waits for (the advisory lock included), and every statement it runs, is bounded: a
-    # migration that cannot go on fails loudly and is retried, instead of hanging a rollout.
-    migration_lock_timeout: float = 5.0
-    migration_statement_timeout: float = 60.0
-    shutdown_timeout: int = 10
-    # Longer than the idle timeout of the proxies in front (60 s for nginx, ingress-nginx and most cloud load
-    # balancers): the proxy, not the service, closes an idle connection, so it never sends a request on one the
-    # service is closing at that moment (the classic source of sporadic 502s).
-    keep_alive_timeout: int = 75
-    metrics_multiprocess_dir: str | None = None
-    # Whose X-Forwarded-For and X-Forwarded-Proto are believed (the client's address and scheme in the access line):
-    # the proxy in front, and nobody else, or any client could claim any address.
-    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
-    require_if_match: bool = False
-    # How long a create's Idempotency-Key is remembered: a day covers a client's retries through a whole outage.
-    idempotency_ttl: int = 86400
-    auth: AuthSettings | None = None  # None: every client may call every operation, as the old demo allowed
-    auth_disabled: bool = False
-    # Where spans go (OTLP over HTTP/protobuf), read from OpenTelemetry's own variables; None: tracing is off, and
-    # not one line of the SDK runs. The SDK reads the rest of them (headers, sampler, resource, timeouts) itself.
-    traces_endpoint: str | None = None
+    access_log: Switch = True
+    metrics: Switch = True
+    # Letters and digits (\w but _), and the dots, colons and brackets of IP addresses.
+    host: Annotated[str, Meta(pattern=r"^([^\W_]|[-.:\[\]])+$"), Rule("a host name or an IP address")] = "127.0.0.1"
+    workers: Annotated[int, Meta(ge=1, le=64)] = 1
+    database: Database = field(default=DatabaseURL.parse("sqlite:///data/items.db"), name="DATABASE_URL")
+    database_connect_timeout: Annotated[float, Meta(ge=0, le=600)] = 30.0
+    database_pool_size: Annotated[int, Meta(ge=1, le=100)] = 10
+    database_pool_timeout: Annotated[float, Meta(ge=0.01, le=60)] = 2.0
+    database_lock_timeout: Annotated[float, Meta(ge=0, le=60)] = 5.0
+    database_migrate: Switch = True
+    migration_lock_timeout: Annotated[float, Meta(ge=0.1, le=600)] = 5.0
+    migration_statement_timeout: Annotated[float, Meta(ge=1, le=3600)] = 60.0
+    shutdown_timeout: Annotated[int, Meta(ge=0, le=600)] = 10
+    keep_alive_timeout: Annotated[int, Meta(ge=1, le=3600)] = 75
+    metrics_multiprocess_dir: Directory | None = field(default=None, name="PROMETHEUS_MULTIPROC_DIR")
+    forwarded_allow_ips: IPs = ("127.0.0.1",)
+    require_if_match: Switch = False
+    idempotency_ttl: Annotated[int, Meta(ge=1, le=30 * 86400)] = 86400
+    auth_issuer: IssuerURL | None = None
+    auth_audience: Annotated[str, Meta(max_length=256, pattern=r"^\S*$"), PRINTABLE] | None = None
+    auth_jwks_url: Annotated[str, Rule(JWKS_URLS, partial(web_url, file=True), redact_url)] | None = None
+    auth_jwks_max_age: Annotated[float, Meta(ge=1, le=86400)] = AUTH_DEFAULTS.keys_max_age
+    # At least a second: below that, tokens naming forged keys could make every replica hammer the provider.
+    auth_jwks_min_interval: Annotated[float, Meta(ge=1, le=3600)] = AUTH_DEFAULTS.keys_min_interval
+    # OpenTelemetry's, which its SDK reads too: what the service cannot honour is refused, not ignored with a warning.
+    otel_sdk_disabled: Switch = False
+    otel_traces_exporter: Literal["otlp", "none"] | None = None
+    otel_exporter_otlp_protocol: Literal["http/protobuf"] | None = None
+    otel_exporter_otlp_traces_protocol: Literal["http/protobuf"] | None = None
+    otel_traces_sampler: Sampler | None = None
+    otel_traces_sampler_arg: Annotated[float, Meta(ge=0, le=1), Rule("a probability from 0 to 1", float)] | None = None
+    otel_exporter_otlp_endpoint: Annotated[str, COLLECTOR] | None = None
+    otel_exporter_otlp_traces_endpoint: Annotated[str, COLLECTOR] | None = None
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
-        """Read and validate every variable; raise `SettingsError` for the first bad one."""
+    def from_environ(cls, environ: Mapping[str, str]) -> "Settings":
+        # The key set's timings mean nothing without an issuer, and are only read with one.
+        skip = () if environ.get("AUTH_ISSUER", "").strip() else ("auth_jwks_max_age", "auth_jwks_min_interval")
+        texts = [(f, environ.get(f.encode_name, "").strip()) for f in msgspec.structs.fields(cls) if f.name not in skip]
+        return cls(**{f.name: convert(f.encode_name, text, f.type) for f, text in texts if text})
 
-        def read(variable: str, parse: Callable[[str, str], T], default: T) -> T:
-            raw = environ.get(variable)
-            return default if raw is None or raw.strip() == "" else parse(variable, raw.strip())
+    def __post_init__(self) -> None:
+        if self.metrics_port == self.port:
+            raise SettingsError("METRICS_PORT", str(self.port), f"a port other than PORT ({self.port}), or unset")
+        production = self.environment.lower() in {"production", "prod"}  # must neither run open nor trust a file
+        issuer, audience, jwks_url = self.auth_issuer, self.auth_audience, self.auth_jwks_url
+        if production and jwks_url and jwks_url.startswith("file:"):
+            raise SettingsError("AUTH_JWKS_URL", redact_url(jwks_url), JWKS_URLS)
+        if issuer is None and production and not self.auth_disabled:
+            raise SettingsError("AUTH_ISSUER", "", ISSUER_REQUIRED)
+        if issuer is None and (jwks_url or audience):
+            variable, value = ("AUTH_JWKS_URL", redact_url(jwks_url)) if jwks_url else ("AUTH_AUDIENCE", audience or "")
+            raise SettingsError(variable, value, "to be unset while AUTH_ISSUER is unset")
+        if issuer and self.auth_disabled:
+            raise SettingsError("AUTH_DISABLED", "true", "false while AUTH_ISSUER is set: unset one of them")
+        if issuer and not audience:
+            raise SettingsError("AUTH_AUDIENCE", "", "the audience (aud) that access tokens for this service name")
 
-        defaults = cls()
-        environment = read("ENVIRONMENT", parse_name, defaults.environment)
-        auth_disabled = read("AUTH_DISABLED", parse_bool, defaults.auth_disabled)
-        port = read("PORT", int_between(1, 65535), defaults.port)
-        metrics_port = read("METRICS_PORT", int_between(1, 65535), None)
-        if metrics_port == port:
-            raise SettingsError("METRICS_PORT", str(metrics_port), f"a port other than PORT ({port}), or unset")
-        return cls(
-            environment=environment,
-            log_level=read("LOG_LEVEL", parse_log_level, defaults.log_level),
-            log_format=read("LOG_FORMAT", parse_log_format, defaults.log_format),
-            access_log=read("ACCESS_LOG", parse_bool, defaults.access_log),
-            metrics=read("METRICS", parse_bool, defaults.metrics),
-            host=read("HOST", parse_host, defaults.host),
-            port=port,
-            metrics_port=metrics_port,
-            workers=read("WORKERS", int_between(1, 64), defaults.workers),
-            database=read("DATABASE_URL", parse_database_url, defaults.database),
-            database_connect_timeout=read(
-                "DATABASE_CONNECT_TIMEOUT", float_between(0, 600), defaults.database_connect_timeout
-            ),
-            database_pool_size=read("DATABASE_POOL_SIZE", int_between(1, 100), defaults.database_pool_size),
-            database_pool_timeout=read(
-                "DATABASE_POOL_TIMEOUT", float_between(0.01, 60), defaults.database_pool_timeout
-            ),
-            database_lock_timeout=read("DATABASE_LOCK_TIMEOUT", float_between(0, 60), defaults.database_lock_timeout),
-            database_migrate=read("DATABASE_MIGRATE", parse_bool, defaults.database_migrate),
-            migration_lock_timeout=read(
-                "MIGRATION_LOCK_TIMEOUT", float_between(0.1, 600), defaults.migration_lock_timeout
-            ),
-            migration_statement_timeout=read(
-                "MIGRATION_STATEMENT_TIMEOUT", float_between(1, 3600), defaults.migration_statement_timeout
-            ),
-            shutdown_timeout=read("SHUTDOWN_TIMEOUT", int_between(0, 600), defaults.shutdown_timeout),
-            keep_alive_timeout=read("KEEP_ALIVE_TIMEOUT", int_between(1, 3600), defaults.keep_alive_timeout),
-            # prometheus_client's own variable: where workers share their metrics (set by app.main for WORKERS > 1).
-            metrics_multiprocess_dir=read("PROMETHEUS_MULTIPROC_DIR", parse_directory, None),
-            forwarded_allow_ips=read("FORWARDED_ALLOW_IPS", parse_addresses, defaults.forwarded_allow_ips),
-            require_if_match=read("REQUIRE_IF_MATCH", parse_bool, defaults.require_if_match),
-            idempotency_ttl=read("IDEMPOTENCY_TTL", int_between(1, 30 * 86400), defaults.idempotency_ttl),
-            auth=read_auth(read, environment=environment, disabled=auth_disabled),
-            auth_disabled=auth_disabled,
-            traces_endpoint=read_traces_endpoint(read),
-        )
-
-
-Reader = Callable[[str, Callable[[str, str], T], T], T]
-
-
-def read_auth(read: Reader[Any], *, environment: str, disabled: bool) -> AuthSettings | None:
-    """The AUTH_* variables, which only make sense together."""
-    issuer: str | None = read("AUTH_ISSUER", parse_issuer_url, None)
-    audience: str | None = read("AUTH_AUDIENCE", parse_audience, None)
-    jwks_url: str | None = read("AUTH_JWKS_URL", parse_jwks_url(environment), None)
-    if issuer is None:
-        if disabled or not is_production(environment):
-            if jwks_url is not None or audience is not None:
-                variable = "AUTH_JWKS_URL" if jwks_url is not None else "AUTH_AUDIENCE"
-                raise SettingsError(variable, jwks_url or audience or "", "to be unset while AUTH_ISSUER is unset")
+    @property
+    def auth(self) -> AuthSettings | None:
+        """None: every client may call every operation, as the old demo allowed."""
+        if self.auth_issuer is None or self.auth_audience is None:
             return None
-        raise SettingsError(
-            "AUTH_ISSUER",
-            "",
-            "the URL of the identity provider that issues access tokens: required with ENVIRONMENT=production "
-            "(set AUTH_DISABLED=true to run open on purpose)",
-        )
-    if disabled:
-        raise SettingsError("AUTH_DISABLED", "true", "false while AUTH_ISSUER is set: unset one of them")
-    if audience is None:
-        raise SettingsError("AUTH_AUDIENCE", "", "the audience (aud) that access tokens for this service name")
-    defaults = AuthSettings(issuer, audience)
-    return AuthSettings(
-        issuer=issuer,
-        audience=audience,
-        jwks_url=jwks_url,
-        keys_max_age=read("AUTH_JWKS_MAX_AGE", float_between(1, 86400), defaults.keys_max_age),
-        # At least a second: below that, tokens naming forged keys could make every replica hammer the provider.
-        keys_min_interval=read("AUTH_JWKS_MIN_INTERVAL", float_between(1, 3600), defaults.keys_min_interval),
-    )
+        timings = self.auth_jwks_max_age, self.auth_jwks_min_interval
+        return AuthSettings(self.auth_issuer, self.auth_audience, self.auth_jwks_url, *timings)
+
+    @property
+    def traces_endpoint(self) -> str | None:
+        """Where spans go, as OpenTelemetry switches them. None: tracing is off, and not one line of the SDK runs."""
+        exporter, base = self.otel_traces_exporter, self.otel_exporter_otlp_endpoint
+        traces = self.otel_exporter_otlp_traces_endpoint
+        if self.otel_sdk_disabled or exporter == "none" or not (exporter or base or traces):
+            return None
+        return traces or (base or "http://localhost:4318").rstrip("/") + "/v1/traces"  # a base gets the signal's path
 
 
-def read_traces_endpoint(read: Reader[Any]) -> str | None:
-    """Where the OpenTelemetry SDK will send spans, or None for no tracing, as its specification switches it: on
-    with either OTLP endpoint or OTEL_TRACES_EXPORTER=otlp (then to the default, localhost:4318), off with
-    OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none. What this service cannot honour is refused here rather
-    than ignored by the SDK with a warning: another exporter, another protocol, an unknown sampler."""
-    disabled: bool = read("OTEL_SDK_DISABLED", parse_bool, False)  # noqa: FBT003 - a Reader takes it so
-    exporter: str | None = read("OTEL_TRACES_EXPORTER", one_of_lower(TRACES_EXPORTERS), None)
-    read("OTEL_EXPORTER_OTLP_PROTOCOL", one_of_lower(OTLP_PROTOCOLS), None)
-    read("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", one_of_lower(OTLP_PROTOCOLS), None)
-    read("OTEL_TRACES_SAMPLER", one_of_lower(TRACES_SAMPLERS), None)
-    read("OTEL_TRACES_SAMPLER_ARG", float_between(0, 1, unit="a probability"), None)
-    base: str | None = read("OTEL_EXPORTER_OTLP_ENDPOINT", parse_collector_url, None)
-    traces: str | None = read("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", parse_collector_url, None)
-    if disabled or exporter == "none" or (exporter is None and base is None and traces is None):
-        return None
-    # The specification's rule: the signal's own endpoint is used as it is; the base gets the signal's path.
-    if traces is not None:
-        return traces
-    return (base or DEFAULT_OTLP_ENDPOINT).rstrip("/") + "/v1/traces"
-
-
-def parse_collector_url(variable: str, raw: str) -> str:
+def convert(variable: str, text: str, hint: Any) -> Any:
+    hint = get_args(hint)[0] if get_origin(hint) is Union else hint  # X | None: a variable that is set is an X
+    base, *extras = get_args(hint) if get_origin(hint) is Annotated else (hint,)
+    bounds = next((extra for extra in extras if isinstance(extra, Meta)), Meta())
+    rule = next((extra for extra in extras if isinstance(extra, Rule)), None)
+    if rule is None and base is int:
+        rule = Rule(f"a whole number from {bounds.ge} to {bounds.le}", lambda t: int(t) if t.isdecimal() else None)
+    elif rule is None and base is float:
+        rule = Rule(f"a number of seconds from {bounds.ge:g} to {bounds.le:g}", float)
+    elif rule is None:  # a Literal, whose choices are matched in any case
+        words: tuple[str, ...] = get_args(base)
+        rule = Rule("one of " + ", ".join(words), lambda t: next((w for w in words if w in (t.upper(), t.lower())), t))
     try:
-        parts = urlsplit(raw)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        parts = urlsplit("")
-    if parts.scheme in ("http", "https") and parts.hostname:
-        return raw
-    raise SettingsError(variable, redact_url(raw), "an http or https URL of an OTLP/HTTP receiver")
+        return msgspec.convert(rule.read(text), hint, strict=False)  # None is refused too: hint is an X, not X | None
+    except ValueError:  # msgspec's ValidationError is one, as is a malformed URL's or address's
+        raise SettingsError(variable, rule.shown(text), rule.allowed) from None
 
 
-def one_of_lower(allowed: tuple[str, ...]) -> Callable[[str, str], str]:
-    def parse(variable: str, raw: str) -> str:
-        return _one_of(variable, raw.lower(), allowed, shown=raw)
-
-    return parse
-
-
-def is_production(environment: str) -> bool:
-    # Whatever the spelling an operator chose: production must not run open, nor trust a key set on disk.
-    return environment.lower() in PRODUCTION_NAMES
-
-
-def parse_issuer_url(variable: str, raw: str) -> str:
-    return _web_url(variable, raw, allowed="an https URL (http only on localhost)")
-
-
-def parse_jwks_url(environment: str) -> Callable[[str, str], str]:
-    def parse(variable: str, raw: str) -> str:
-        # A key set on disk serves `just token`'s development key; no deployment may trust one.
-        if not is_production(environment) and raw.startswith("file:///") and len(raw) > len("file:///"):
-            return raw
-        return _web_url(variable, raw, allowed="an https URL (http only on localhost; file:/// outside production)")
-
-    return parse
-
-
-def _web_url(variable: str, raw: str, allowed: str) -> str:
-    try:
-        parts = urlsplit(raw)
-        scheme, host = parts.scheme, parts.hostname
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        scheme, host = "", None
-    if host and (scheme == "https" or (scheme == "http" and host in LOOPBACK_HOSTS)):
-        return raw
-    raise SettingsError(variable, redact_url(raw), allowed)
-
-
-def parse_audience(variable: str, raw: str) -> str:
-    if len(raw) <= MAX_AUDIENCE_LENGTH and raw.isprintable() and " " not in raw:
-        return raw
-    raise SettingsError(variable, raw, f"up to {MAX_AUDIENCE_LENGTH} printable characters without spaces")
-
-
-def parse_name(variable: str, raw: str) -> str:
-    if len(raw) <= MAX_NAME_LENGTH and all(c.isalnum() or c in "-_." for c in raw):
-        return raw
-    raise SettingsError(variable, raw, f"up to {MAX_NAME_LENGTH} letters, digits, '-', '_' or '.'")
-
-
-def parse_log_level(variable: str, raw: str) -> LogLevel:
-    return cast(LogLevel, _one_of(variable, raw.upper(), LOG_LEVELS, shown=raw))
-
-
-def parse_log_format(variable: str, raw: str) -> LogFormat:
-    return cast(LogFormat, _one_of(variable, raw.lower(), LOG_FORMATS, shown=raw))
-
-
-def _one_of(variable: str, value: str, allowed: tuple[str, ...], shown: str) -> str:
-    if value in allowed:
-        return value
-    raise SettingsError(variable, shown, "one of " + ", ".join(allowed))
-
-
-def parse_bool(variable: str, raw: str) -> bool:
-    lowered = raw.lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise SettingsError(variable, raw, "true or false (also 1/0, yes/no, on/off)")
-
-
-def parse_directory(variable: str, raw: str) -> str:
-    if Path(raw).is_dir():
-        return raw
-    raise SettingsError(variable, raw, "an existing directory")
-
-
-def parse_host(variable: str, raw: str) -> str:
-    if all(c.isalnum() or c in "-.:[]" for c in raw):
-        return raw
-    raise SettingsError(variable, raw, "a host name or an IP address")
-
-
-def parse_addresses(variable: str, raw: str) -> tuple[str, ...]:
-    """Comma-separated IP addresses and networks (CIDR), or * for any: what uvicorn's forwarded_allow_ips takes.
-    uvicorn itself would keep a malformed entry as a name that never matches, silently trusting nobody."""
-    entries = tuple(entry.strip() for entry in raw.split(","))
-    if entries == ("*",):
-        return entries
-    try:
-        for entry in entries:
-            if "/" in entry:
-                ipaddress.ip_network(entry)  # strict, as uvicorn reads it: 10.0.0.1/8 names no network
-            else:
-                ipaddress.ip_address(entry)
-    except ValueError:
-        raise SettingsError(variable, raw, "comma-separated IP addresses or networks (10.0.0.0/8), or *") from None
-    return entries
-
-
-def int_between(low: int, high: int) -> Callable[[str, str], int]:
-    def parse(variable: str, raw: str) -> int:
-        if raw.isdigit() and low <= int(raw) <= high:
-            return int(raw)
-        raise SettingsError(variable, raw, f"a whole number from {low} to {high}")
-
-    return parse
-
-
-def float_between(low: float, high: float, unit: str = "a number of seconds") -> Callable[[str, str], float]:
-    def parse(variable: str, raw: str) -> float:
-        try:
-            value = float(raw)
-        except ValueError:
-            value = float("nan")
-        if low <= value <= high:
-            return value
-        raise SettingsError(variable, raw, f"{unit} from {low:g} to {high:g}")
-
-    return parse
-
-
-def parse_database_url(variable: str, raw: str) -> DatabaseURL:
-    allowed = "sqlite:///relative/path.db, sqlite:////absolute/path.db or postgresql://user:password@host:port/database"
-    try:
-        parts = urlsplit(raw)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        raise SettingsError(variable, redact_url(raw), allowed) from None
-    if parts.scheme == "sqlite" and parts.netloc == "" and len(parts.path) > 1 and not parts.query:
-        return DatabaseURL(raw, "sqlite", parts.path[1:])
-    if parts.scheme in ("postgresql", "postgres") and parts.hostname:
-        return DatabaseURL(raw, "postgresql")
-    raise SettingsError(variable, redact_url(raw), allowed)
-
-
-def redact_url(url: str) -> str:
-    """Replace the password of a URL with `***`; leave anything else as it is."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
-        return "<unparsable URL>"
-    if password is None:
-        return url
-    userinfo, _, hostinfo = parts.netloc.rpartition("@")
-    user = userinfo.partition(":")[0]
-    return urlunsplit(SplitResult(parts.scheme, f"{user}:***@{hostinfo}", parts.path, parts.query, parts.fragment))
+parse_issuer_url = partial(convert, hint=IssuerURL)  # also for the jwks_uri of a discovery document

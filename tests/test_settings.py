@@ -116,6 +116,13 @@ def test_an_invalid_value_names_the_variable_the_value_and_what_is_allowed(
     assert str(error).startswith(f"{variable}={value!r} is invalid: expected ")
 
 
+def test_a_superscript_digit_is_refused_like_any_other_text_not_a_crash() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_environ({"PORT": "²"})
+
+    assert (raised.value.variable, raised.value.allowed) == ("PORT", "a whole number from 1 to 65535")
+
+
 @pytest.mark.parametrize(
     ("url", "path"),
     [("sqlite:///data/items.db", "data/items.db"), ("sqlite:////var/lib/items.db", "/var/lib/items.db")],
@@ -137,6 +144,14 @@ def test_the_database_password_never_appears_in_errors_or_reprs(url: str) -> Non
         shown = repr(settings) + settings.database.redacted
 
     assert "s3cret" not in shown
+
+
+def test_a_key_sets_password_never_appears_in_the_error_that_refuses_it_without_an_issuer() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_environ({"AUTH_JWKS_URL": "https://keys:s3cret@idp.example/jwks.json"})
+
+    assert raised.value.variable == "AUTH_JWKS_URL"
+    assert "s3cret" not in str(raised.value)
 
 
 def test_redaction_keeps_everything_but_the_password() -> None:

@@ -1,7 +1,7 @@
 """Traces in the OpenTelemetry standard: a server span per request, a child span per database statement, exported
 over OTLP/HTTP by the SDK's batch processor, and the ids of the active span on every log record.
 
-Switched on by OpenTelemetry's own variables (app.settings.read_traces_endpoint). Off, the outer request layer
+Switched on by OpenTelemetry's own variables (app.settings.Settings.traces_endpoint). Off, the outer request layer
 (app.http.observe) starts no span and the SDK is never imported: requests cost what they cost before. The W3C
 propagator reads the caller's `traceparent` either way: on, the server span continues the caller's trace; off, the
 caller's trace id still joins the log lines of the request to the caller's.

@@ -261,10 +261,11 @@ async def test_on_postgresql_items_stored_before_versions_existed_get_the_first_
         assert (response.status_code, response.headers["etag"]) == (200, '"1"')
 
 
-WRITES = {
-    "PUT": {"json": {"name": "Replaced", "description": ""}},
-    "PATCH": {"json": {"name": "Patched"}},
-    "DELETE": {},
+# Each write, and the body it sends.
+WRITES: dict[str, dict[str, str] | None] = {
+    "PUT": {"name": "Replaced", "description": ""},
+    "PATCH": {"name": "Patched"},
+    "DELETE": None,
 }
 
 
@@ -278,7 +279,7 @@ async def test_a_write_whose_if_none_match_names_the_item_is_412_and_changes_not
     item_id, tag = await created(client)
     headers = {"If-None-Match": if_none_match.format(tag=tag)}
 
-    response = await client.request(method, f"{URL}/{item_id}", headers=headers, **WRITES[method])
+    response = await client.request(method, f"{URL}/{item_id}", headers=headers, json=WRITES[method])
 
     assert response.status_code == 412, response.text
     assert response.json()["type"].endswith("/precondition-failed")
@@ -292,7 +293,7 @@ async def test_a_write_whose_if_none_match_names_another_version_goes_through(cl
     item_id, tag = await created(client)
     await client.patch(f"{URL}/{item_id}", json={"description": "changed"})
 
-    response = await client.request(method, f"{URL}/{item_id}", headers={"If-None-Match": tag}, **WRITES[method])
+    response = await client.request(method, f"{URL}/{item_id}", headers={"If-None-Match": tag}, json=WRITES[method])
 
     assert response.status_code == (204 if method == "DELETE" else 200), response.text
 
@@ -301,7 +302,7 @@ async def test_a_write_whose_if_none_match_names_another_version_goes_through(cl
 @pytest.mark.parametrize("if_none_match", ["*", '"1"'])
 async def test_a_write_with_if_none_match_to_no_item_is_404(client: Client, method: str, if_none_match: str) -> None:
     response = await client.request(
-        method, f"{URL}/{UUID(int=1)}", headers={"If-None-Match": if_none_match}, **WRITES[method]
+        method, f"{URL}/{UUID(int=1)}", headers={"If-None-Match": if_none_match}, json=WRITES[method]
     )
 
     assert response.status_code == 404, response.text

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import socket
+import subprocess
+import sysconfig
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -60,6 +64,31 @@ def measured_subprocesses(
     process reaches, mark the one test that reaches it, or better, reach it in-process."""
     if subprocess_coverage_config is not None and request.node.get_closest_marker("measure_subprocesses"):
         monkeypatch.setenv(COVERAGE_OF_SUBPROCESSES, subprocess_coverage_config)
+
+
+# Set for the session: a process a test starts without it was given an environment of its own, without uv's cache,
+# the machine's certificates and proxies (a test that failed on a fresh machine did so).
+INHERITED = "ITEMS_TESTS_ENVIRONMENT_INHERITED"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def subprocesses_inherit_the_environment() -> Iterator[None]:
+    """Fail a test that starts a process with an environment that replaces the tests' instead of adding to it."""
+    start = subprocess.Popen.__init__
+    tests, standard_library = str(Path(__file__).parent), sysconfig.get_paths()["stdlib"]
+
+    def checked(process: subprocess.Popen[Any], *args: Any, env: Any = None, **kwargs: Any) -> None:
+        # Who asked for the process: the first caller outside the standard library (subprocess.run, asyncio).
+        frames = inspect.stack(context=0)[1:]
+        caller = next((frame.filename for frame in frames if not frame.filename.startswith(standard_library)), "")
+        if env is not None and INHERITED not in env and caller.startswith(tests):
+            raise AssertionError(f"{caller} starts a process with env= that drops the environment: add to os.environ")
+        start(process, *args, env=env, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(INHERITED, "1")
+        patch.setattr(subprocess.Popen, "__init__", checked)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +85,10 @@ def test_just_hooks_installs_the_hooks_into_the_repository(tmp_path: Path) -> No
     hook = tmp_path / ".git" / "hooks" / "pre-commit"
     assert "pre-commit" in hook.read_text()
     assert hook.stat().st_mode & 0o111
+
+
+def test_a_process_started_with_an_environment_of_its_own_fails_the_test() -> None:
+    # What made the generated-client test fail on a fresh machine: env= replaced uv's cache, certificates and proxies.
+    with pytest.raises(AssertionError, match="drops the environment"):
+        subprocess.run([sys.executable, "-c", "pass"], env={"PYTHONPATH": "."}, check=True)
+    subprocess.run([sys.executable, "-c", "pass"], env={**os.environ, "PYTHONPATH": "."}, check=True)

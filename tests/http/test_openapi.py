@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 from pathlib import Path
 
@@ -21,12 +22,13 @@ SUBPROCESS_TIMEOUT_S = 60
 
 
 def openapi_tool(*command: str, env: dict[str, str] | None = None) -> None:
-    """Run `command` in the locked `openapi-tools` environment, kept apart from the tests' (pyproject.toml)."""
+    """Run `command` in the locked `openapi-tools` environment, kept apart from the tests' (pyproject.toml), with
+    `env` added to the tests' environment (uv's cache, certificates and proxies among it)."""
     uv_run = [uv_executable(), "run", "--locked", "--isolated", "--only-group", "openapi-tools"]
     result = subprocess.run(
         [*uv_run, *command],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         timeout=SUBPROCESS_TIMEOUT_S,

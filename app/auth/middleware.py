@@ -10,6 +10,7 @@ from litestar.types import ASGIApp
 
 from app.auth.access import AccessToken
 from app.auth.errors import AuthenticationRequired, InvalidToken
+from app.http.errors import RepeatedHeader
 
 
 class Verifier(Protocol):
@@ -35,12 +36,12 @@ class BearerTokenAuthentication(AbstractAuthenticationMiddleware):
 
 
 def authorization_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    """The request's Authorization header, read from the raw pairs (ASGI servers lower-case header names): cheaper
-    than the header map Litestar would build for it."""
-    for name, value in connection.scope["headers"]:
-        if name == b"authorization":
-            return value.decode("latin-1")
-    return None
+    """The request's one Authorization header, read from the raw pairs (ASGI servers lower-case header names): cheaper
+    than the header map Litestar would build for it; `RepeatedHeader` for two."""
+    values = [value for name, value in connection.scope["headers"] if name == b"authorization"]
+    if len(values) > 1:
+        raise RepeatedHeader("Authorization")
+    return values[0].decode("latin-1") if values else None
 
 
 def bearer_token(authorization: str | None) -> str:

@@ -51,3 +51,13 @@ class UnsupportedMediaType(ServiceError):
 
     def __init__(self, media_type: str) -> None:
         super().__init__(f"Request bodies must be application/json, not {media_type}.")
+
+
+class RepeatedHeader(ServiceError):
+    """A header that must be sent once came twice: which one the service, a proxy or a log would read is unclear."""
+
+    status = HTTPStatus.BAD_REQUEST
+    slug = "repeated-header"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"The request sends {name} more than once: send it once.")

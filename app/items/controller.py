@@ -23,6 +23,7 @@ from app.http.conditional import (
     none_match,
     precondition,
 )
+from app.http.errors import RepeatedHeader
 from app.http.injected import Injected
 from app.http.problems import ProblemType, problem_handlers, problem_responses
 from app.items.errors import (
@@ -159,6 +160,8 @@ class ItemController(Controller):
         if idempotency_key is None:
             await items.add(item)
             return created(item)
+        if sum(name == b"idempotency-key" for name, _ in request.scope["headers"]) > 1:
+            raise RepeatedHeader("Idempotency-Key")
         owner = key_owner(caller_of(request.scope))
         keyed = keyed_create(owner, idempotency_key, data, item, settings.idempotency_ttl)
         with keys_in_flight.running(keyed):

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.auth.conftest import bearer
 from tests.auth.issuer import Issuer
@@ -72,3 +73,25 @@ def test_tokens_never_reach_the_logs_and_the_access_line_names_the_client(issuer
     # The query string, which held a token, is never logged: the path is.
     assert {record["path"] for record in access} == {"/api/v1/items"}
     assert len(access) == 11
+
+
+@pytest.mark.measure_subprocesses
+def test_a_header_that_must_come_once_and_comes_twice_is_a_400(issuer: Issuer, tmp_path: Path) -> None:
+    # Over a real connection: the test client joins repeated headers into one. Which of two a proxy, a log or this
+    # service would read is anyone's guess, so neither is.
+    token = issuer.token("items:read", "items:write")
+    environment = {"DATABASE_URL": sqlite_url(tmp_path), **issuer.environ()}
+    with running_service(environment, tmp_path / "service.log") as service:
+        two_tokens = [("Authorization", f"Bearer {token}"), ("Authorization", "Bearer not.a.token")]
+        two_keys = [*bearer(token).items(), ("Idempotency-Key", "one"), ("Idempotency-Key", "two")]
+        answers = [
+            httpx.get(f"{service.url}/api/v1/items", headers=two_tokens),
+            httpx.post(f"{service.url}/api/v1/items", json={"name": "n", "description": ""}, headers=two_keys),
+        ]
+        items = httpx.get(f"{service.url}/api/v1/items", headers=bearer(token)).json()
+
+    for answer, name in zip(answers, ("Authorization", "Idempotency-Key"), strict=True):
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["type"].endswith("/repeated-header")
+        assert name in answer.json()["detail"]
+    assert items == []

@@ -26,8 +26,8 @@ import msgspec
 from jwt import PyJWK, PyJWTError
 
 from app.auth.errors import InvalidToken, KeySetError, KeysUnavailable
-from app.observability.logs import get_logger
-from app.settings import AuthSettings, SettingsError, parse_issuer_url, redact_url
+from app.observability.logs import get_logger, url_for_logs
+from app.settings import AuthSettings, SettingsError, parse_issuer_url
 
 RSA_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
 # Asymmetric algorithms only: with HMAC the verifying key is the signing key, and a public key taken for an
@@ -179,16 +179,22 @@ class IssuerKeys:
 
     async def _fetch_keys(self) -> None:
         self._attempted_at = time.monotonic()
+        url = self._jwks_url or self._settings.discovery_url
         try:
             async with asyncio.timeout(FETCH_TIMEOUT_S):
-                jwks_url = self._jwks_url or await self._discover()
-                keys = usable_keys(msgspec.json.decode(await self._download(jwks_url), type=KeySet))
+                if self._jwks_url is None:
+                    self._jwks_url = url = await self._discover()
+                keys = usable_keys(msgspec.json.decode(await self._download(url), type=KeySet))
         # Every failure, expected or not: a fetch runs as a task of its own, where nothing above would see it.
         except Exception as error:
             self._last_attempt_failed = True
+            # A discovered URL that failed is discovered again next time (no sooner than any fetch): the provider
+            # may have fixed its discovery document, and only a restart would otherwise read it again.
+            self._jwks_url = self._settings.jwks_url
             expected = isinstance(error, (KeySetError, httpx.HTTPError, OSError, msgspec.DecodeError))
             logger.warning(
                 "identity provider keys not fetched",
+                url=url_for_logs(url),
                 reason=f"{type(error).__name__}: {error}" if str(error) else type(error).__name__,
                 keeping_cached_keys=self._keys is not None,
                 retry_in_s=self._settings.keys_min_interval,
@@ -205,23 +211,29 @@ class IssuerKeys:
         document = msgspec.json.decode(await self._download(url), type=DiscoveryDocument)
         if document.issuer != self._settings.issuer:
             # OpenID Connect Discovery 1.0, section 4.3: a document for another issuer must not be used.
-            raise KeySetError(f"{redact_url(url)} names the issuer {document.issuer!r}, not {self._settings.issuer!r}")
+            raise KeySetError(
+                f"the discovery document names the issuer {document.issuer!r}, not {self._settings.issuer!r}"
+            )
         try:
-            self._jwks_url = parse_issuer_url("jwks_uri", document.jwks_uri)
+            return parse_issuer_url("jwks_uri", document.jwks_uri)
         except SettingsError as error:
-            raise KeySetError(f"the discovery document's {error}") from None
-        return self._jwks_url
+            raise KeySetError(f"its jwks_uri {url_for_logs(document.jwks_uri)} is not {error.allowed}") from None
 
     async def _download(self, url: str) -> bytes:
         if url.startswith("file:"):
             # The development key set of `just token` (never accepted in production, see app.settings).
             return await asyncio.to_thread(Path(url2pathname(urlsplit(url).path)).read_bytes)
-        async with self._client.stream("GET", url, headers={"Accept": "application/json"}) as response:
+        # Uncompressed only: the cap counts bytes as they arrive, and a few kilobytes of gzip can unpack to gigabytes.
+        headers = {"Accept": "application/json", "Accept-Encoding": "identity"}
+        async with self._client.stream("GET", url, headers=headers) as response:
             if response.status_code != HTTPStatus.OK:
-                raise KeySetError(f"{redact_url(url)} answered {response.status_code}")
+                raise KeySetError(f"answered {response.status_code}")
+            encoding = response.headers.get("Content-Encoding", "identity")
+            if encoding.lower() != "identity":
+                raise KeySetError(f"sent a compressed document (Content-Encoding: {encoding}), which is refused")
             body = bytearray()
-            async for chunk in response.aiter_bytes():
+            async for chunk in response.aiter_raw():
                 body += chunk
                 if len(body) > MAX_DOCUMENT_BYTES:
-                    raise KeySetError(f"{redact_url(url)} sent more than {MAX_DOCUMENT_BYTES} bytes")
+                    raise KeySetError(f"sent more than {MAX_DOCUMENT_BYTES} bytes")
         return bytes(body)

@@ -17,12 +17,13 @@ import threading
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 import structlog
 from structlog.typing import EventDict, Processor
 
-from app.settings import LogFormat, LogLevel
+from app.settings import LogFormat, LogLevel, redact_url
 
 _encoder = msgspec.json.Encoder(enc_hook=str)
 
@@ -51,6 +52,14 @@ def add_timestamp(_logger: Any, _method: str, event: EventDict) -> EventDict:
     # the slowest step of the access line (tests/bench/README.md).
     event["timestamp"] = rfc3339(datetime.now(UTC))
     return event
+
+
+def url_for_logs(url: str) -> str:
+    """A URL as a log line may show it: without its password, query or fragment, where keys and tokens hide."""
+    try:
+        return redact_url(urlunsplit(urlsplit(url)._replace(query="", fragment="")))
+    except ValueError:
+        return "<unparsable URL>"
 
 
 def get_logger(name: str) -> Any:
@@ -116,6 +125,9 @@ def configure_logging(level: LogLevel, log_format: LogFormat, *, trace_ids: bool
         library_logger.setLevel(logging.NOTSET)
     # The service writes one richer access line per request itself (app.access); uvicorn's would repeat it.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every request's URL at INFO, a key set's with whatever credentials or key its query holds; the
+    # service logs each fetch itself, the URL without them.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.captureWarnings(capture=True)
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_uncaught_in_thread

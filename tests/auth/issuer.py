@@ -3,6 +3,7 @@ with keys generated per run, and tokens minted with them through PyJWT."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import time
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -67,6 +69,8 @@ class Issuer:
     jwks_fetches: int = 0
     discovery_issuer: str | None = None  # what discovery says the issuer is; None: the truth
     jwks_body: bytes | None = None  # replaces the key set's body when set
+    jwks_path: str = "/jwks.json"  # where discovery says the key set is (it is served at /jwks.json only)
+    gzip_key_set: bool = False  # serve the key set compressed (Content-Encoding: gzip), whatever was asked
     delay_s: float = 0.0
     _server: ThreadingHTTPServer | None = None
 
@@ -85,7 +89,7 @@ class Issuer:
 
     def discovery(self) -> bytes:
         issuer = self.url if self.discovery_issuer is None else self.discovery_issuer
-        return json.dumps({"issuer": issuer, "jwks_uri": f"{self.url}/jwks.json"}).encode()
+        return json.dumps({"issuer": issuer, "jwks_uri": f"{self.url}{self.jwks_path}"}).encode()
 
     def start(self) -> None:
         issuer = self
@@ -93,15 +97,20 @@ class Issuer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 time.sleep(issuer.delay_s)
-                if self.path == "/.well-known/openid-configuration":
+                path, encoding = urlsplit(self.path).path, None  # a query (an API key, say) is ignored
+                if path == "/.well-known/openid-configuration":
                     body = issuer.discovery()
-                elif self.path == "/jwks.json":
+                elif path == "/jwks.json":
                     issuer.jwks_fetches += 1
                     body = issuer.key_set()
+                    if issuer.gzip_key_set:
+                        body, encoding = gzip.compress(body), "gzip"
                 else:
                     self.send_error(404)
                     return
                 self.send_response(200)
+                if encoding is not None:
+                    self.send_header("Content-Encoding", encoding)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

@@ -95,3 +95,19 @@ def test_a_header_that_must_come_once_and_comes_twice_is_a_400(issuer: Issuer, t
         assert answer.json()["type"].endswith("/repeated-header")
         assert name in answer.json()["detail"]
     assert items == []
+
+
+@pytest.mark.measure_subprocesses
+def test_a_key_set_url_s_credentials_and_query_reach_no_log_line(issuer: Issuer, tmp_path: Path) -> None:
+    # httpx logged every fetch's URL at INFO, and the start-up line hid the password but not the query.
+    secret_url = issuer.url.replace("://", "://user:secret-pass@") + "/jwks.json?api_key=secret-key"
+    environment = {"DATABASE_URL": sqlite_url(tmp_path), **issuer.environ(AUTH_JWKS_URL=secret_url)}
+    with running_service(environment, tmp_path / "service.log") as service:
+        assert httpx.get(f"{service.url}/api/v1/items", headers=bearer(issuer.token("items:read"))).status_code == 200
+        service.stop()
+        output = service.output()
+
+    assert issuer.jwks_fetches >= 1
+    assert "secret-pass" not in output
+    assert "secret-key" not in output
+    assert starting_line(service.records())["auth_jwks_url"] == f"{issuer.url.replace('://', '://user:***@')}/jwks.json"

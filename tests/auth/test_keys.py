@@ -297,3 +297,37 @@ async def test_an_unexpected_failure_of_a_fetch_is_logged_and_the_service_keeps_
             assert (await client.get("/health")).status_code == 200
 
     assert not_fetched(records), records
+
+
+async def test_a_key_set_url_that_failed_is_discovered_again_and_named_without_its_secrets(issuer: Issuer) -> None:
+    # A discovery document that once named a dead key set URL, then was fixed: every token stayed at 503 or 401
+    # until every replica restarted.
+    keys = key_set_of(issuer, min_interval=0.0)
+    issuer.jwks_path = "/gone.json?api_key=secret-key"
+    try:
+        with capture_logs() as records:
+            await keys.refresh()
+        issuer.jwks_path = "/jwks.json"
+        found = await keys.key("rsa-1", "RS256")
+    finally:
+        await keys.close()
+
+    assert found.key_id == "rsa-1"
+    (failure,) = not_fetched(records)
+    assert failure["url"] == f"{issuer.url}/gone.json"
+    assert "secret-key" not in repr(records)
+
+
+async def test_a_compressed_key_set_is_refused_before_it_is_decompressed(issuer: Issuer) -> None:
+    # Counted as decompressed, about 200 KB of gzip took a process from 79 to 210 MB before the cap refused it.
+    keys = key_set_of(issuer, min_interval=0.0)
+    issuer.gzip_key_set = True
+    try:
+        with capture_logs() as records:
+            await keys.refresh()
+    finally:
+        await keys.close()
+
+    (failure,) = not_fetched(records)
+    assert "compressed" in str(failure["reason"])
+    assert failure["keeping_cached_keys"] is False

@@ -184,18 +184,28 @@ def test_idle_connections_are_closed_after_the_keep_alive_timeout(tmp_path: Path
 
 
 @pytest.mark.parametrize(
-    ("trusted", "client"),
-    [("127.0.0.1", "203.0.113.7"), ("10.0.0.0/8", "127.0.0.1")],
-    ids=["from a trusted proxy", "from anyone else"],
+    ("trusted", "source", "client"),
+    [
+        ("127.0.0.1", "127.0.0.1", "203.0.113.7"),
+        ("10.0.0.0/8", "127.0.0.1", "127.0.0.1"),
+        (None, "127.0.0.2", "127.0.0.2"),
+        (None, "127.0.0.1", "203.0.113.7"),
+    ],
+    ids=["from a trusted proxy", "from anyone else", "by default, from anyone else", "by default, from 127.0.0.1"],
 )
 def test_the_access_line_names_the_client_a_trusted_proxy_forwarded_and_no_other(
-    tmp_path: Path, trusted: str, client: str
+    tmp_path: Path, trusted: str | None, source: str, client: str
 ) -> None:
-    environment = {"DATABASE_URL": f"sqlite:///{tmp_path / 'items.db'}", "FORWARDED_ALLOW_IPS": trusted}
-    with running_service(environment, tmp_path / "log") as service:
-        # As nginx sends it (ci/deploy/nginx/nginx.conf); the test connects from 127.0.0.1.
+    environment = {"DATABASE_URL": f"sqlite:///{tmp_path / 'items.db'}"}
+    if trusted is not None:
+        environment["FORWARDED_ALLOW_IPS"] = trusted
+    with (
+        running_service(environment, tmp_path / "log") as service,
+        httpx.Client(transport=httpx.HTTPTransport(local_address=source)) as connecting_from_source,
+    ):
+        # As nginx sends it (ci/deploy/nginx/nginx.conf), from the source address.
         forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
-        request_id = httpx.get(f"{service.url}/health", headers=forwarded).headers["x-request-id"]
+        request_id = connecting_from_source.get(f"{service.url}/health", headers=forwarded).headers["x-request-id"]
     (access,) = [
         record
         for record in service.records()

@@ -202,6 +202,22 @@ async def test_an_expired_key_is_accepted_again_and_purged(database_url: str) ->
         assert await keys_left_after_purging(database_url) == 0
 
 
+async def test_the_purge_leaves_the_keys_that_have_not_expired(database_url: str) -> None:
+    # Every other purge test expires its keys within a second: a purge that took every key passed them all.
+    settings = Settings.from_environ({"DATABASE_URL": database_url, "IDEMPOTENCY_TTL": "1"})
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        await add_expired_keys(database_url, 3, expire_in=timedelta(hours=1))
+        assert (await client.post(URL, json=ITEM, headers=keyed("expires"))).status_code == 201
+        assert await stored_keys(database_url) == 4
+        # Purged in the background every second: the key that expired goes, the three valid for an hour stay.
+        for _ in range(50):
+            if await stored_keys(database_url) == 3:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.5)  # and a purge after that one leaves them too
+        assert await stored_keys(database_url) == 3
+
+
 async def test_a_backlog_of_expired_keys_is_purged_batch_after_batch(database_url: str) -> None:
     # As after a long outage of the purge: more than one batch (PURGE_BATCH) waits.
     backlog = PURGE_BATCH * 2 + 500
@@ -213,10 +229,10 @@ async def test_a_backlog_of_expired_keys_is_purged_batch_after_batch(database_ur
         assert await keys_left_after_purging(database_url) == 0
 
 
-async def add_expired_keys(database_url: str, count: int) -> None:
-    """Keys written behind the service's back, expired an hour ago."""
-    expired = utc_now() - timedelta(hours=1)
-    rows = [(f"scope {number}", "k", b"", new_item("x", "").id, expired, expired) for number in range(count)]
+async def add_expired_keys(database_url: str, count: int, expire_in: timedelta = timedelta(hours=-1)) -> None:
+    """Keys written behind the service's back, expired an hour ago (or expiring `expire_in` from now)."""
+    expires = utc_now() + expire_in
+    rows = [(f"scope {number}", "k", b"", new_item("x", "").id, expires, expires) for number in range(count)]
     insert = "INSERT INTO idempotency_keys (scope, key, fingerprint, item_id, created_at, expires_at) VALUES "
     if database_url.startswith("sqlite"):
         text_rows = [
@@ -360,3 +376,16 @@ async def test_on_sqlite_a_create_whose_item_cannot_be_stored_leaves_its_key_fre
 
     assert await store.list_after(None, 10) == [retried]
     await store.close()
+
+
+async def test_a_keyed_create_that_fails_leaves_its_key_free_for_the_retry(
+    sqlite_client: Client, sqlite_path: Path
+) -> None:
+    # In this process too: a key left among those in flight would answer every retry 409, for good.
+    poison(sqlite_path, "ABORT")  # every item named "poison" fails to be stored
+    poisoned = {"name": "poison", "description": ""}
+
+    failed = await sqlite_client.post(URL, json=poisoned, headers=keyed("retried"))
+    retried = await sqlite_client.post(URL, json=poisoned, headers=keyed("retried"))
+
+    assert (failed.status_code, retried.status_code) == (500, 500)

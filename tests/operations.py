@@ -14,11 +14,12 @@ class Operation(NamedTuple):
     scope: str | None  # what a token must grant; None: open
     body: dict[str, Any] | None = None  # of a request that succeeds
     status: int = 200  # of that request
+    also_granted_by: tuple[str, ...] = ()  # scopes that imply `scope`
 
 
 OPERATIONS = {
-    "listItems": Operation("GET", "/api/v1/items", "items:read"),
-    "getItem": Operation("GET", "/api/v1/items/{item_id}", "items:read"),
+    "listItems": Operation("GET", "/api/v1/items", "items:read", also_granted_by=("items:write",)),
+    "getItem": Operation("GET", "/api/v1/items/{item_id}", "items:read", also_granted_by=("items:write",)),
     "createItem": Operation("POST", "/api/v1/items", "items:write", ITEM, 201),
     "replaceItem": Operation("PUT", "/api/v1/items/{item_id}", "items:write", ITEM),
     "updateItem": Operation("PATCH", "/api/v1/items/{item_id}", "items:write", {"name": "Renamed"}),

@@ -36,9 +36,10 @@ BEARER_SCHEME = SecurityScheme(
 )
 
 
-def requires(scope: str) -> dict[str, str]:
-    """The `opt` of an operation that needs `scope` where tokens are checked."""
-    return {REQUIRED_SCOPE: scope}
+def requires(scope: str, *also_granted_by: str) -> dict[str, tuple[str, ...]]:
+    """The `opt` of an operation that needs `scope` where tokens are checked, or one of `also_granted_by` (a scope
+    that implies it); a refusal names `scope`."""
+    return {REQUIRED_SCOPE: (scope, *also_granted_by)}
 
 
 class AccessToken(msgspec.Struct, frozen=True):

@@ -18,8 +18,8 @@ async def scope_granted(connection: ASGIConnection[Any, Any, Any, Any], handler:
     if "auth" not in connection.scope:  # an operation authentication skips: opened, or OPTIONS
         return
     token: AccessToken = connection.auth
-    required = handler.opt.get(REQUIRED_SCOPE)
-    if required is None:
+    granting: tuple[str, ...] | None = handler.opt.get(REQUIRED_SCOPE)
+    if granting is None:
         raise UndeclaredScope
-    if required not in token.scopes:
-        raise InsufficientScope(required)
+    if token.scopes.isdisjoint(granting):
+        raise InsufficientScope(granting[0])

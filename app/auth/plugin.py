@@ -46,9 +46,9 @@ class BearerTokenAccess(InitPluginProtocol, ReceiveRoutePlugin):
 
     def receive_route(self, route: BaseRoute) -> None:
         for handler in route.route_handlers if isinstance(route, HTTPRoute) else []:
-            scope = handler.opt.get(REQUIRED_SCOPE)
-            if scope is not None:
-                handler.security = [{BEARER_SCHEME_NAME: [scope]}]
+            granting: tuple[str, ...] | None = handler.opt.get(REQUIRED_SCOPE)
+            if granting is not None:  # OpenAPI's alternatives: any one of them will do
+                handler.security = [{BEARER_SCHEME_NAME: [scope]} for scope in granting]
                 handler.responses = {**problem_responses(*ACCESS_ERRORS), **(handler.responses or {})}
 
     @asynccontextmanager

@@ -1,4 +1,5 @@
-"""The items API: /api/v1/items, reading under items:read and changing under items:write where tokens are checked."""
+"""The items API: /api/v1/items, reading under items:read (or items:write) and changing under items:write where tokens
+are checked."""
 
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ from app.settings import Settings
 
 ITEMS_PATH = "/api/v1/items"
 ITEMS_READ = "items:read"
+# A write answers with the item, so a token that may write may read: reading under items:write alone, not only
+# through a write's answer (a PATCH of nothing was a read that bumped the version).
 ITEMS_WRITE = "items:write"
 ONE_ITEM = "/{item_id:str}"
 
@@ -176,7 +179,7 @@ class ItemController(Controller):
         responses=problem_responses(
             HTTPStatus.BAD_REQUEST, HTTPStatus.UNPROCESSABLE_ENTITY, HTTPStatus.SERVICE_UNAVAILABLE
         ),
-        opt=requires(ITEMS_READ),
+        opt=requires(ITEMS_READ, ITEMS_WRITE),
     )
     async def list_items(
         self,
@@ -206,7 +209,7 @@ class ItemController(Controller):
         response_headers=[ETAG_HEADER],
         responses={HTTPStatus.NOT_MODIFIED.value: NOT_MODIFIED}
         | problem_responses(*READ_ERRORS, HTTPStatus.PRECONDITION_FAILED),
-        opt=requires(ITEMS_READ),
+        opt=requires(ITEMS_READ, ITEMS_WRITE),
     )
     async def get_item(
         self,

@@ -15,10 +15,8 @@ LogFormat = Literal["json", "console"]
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})  # plain http only here: anyone between could swap keys
 SWITCH_SYNONYMS = {"yes": "true", "on": "true", "no": "false", "off": "false"}  # msgspec reads true/false, 1/0 itself
 SAMPLERS = tuple(base + name for base in ("", "parentbased_") for name in ("always_on", "always_off", "traceidratio"))
-ISSUER_REQUIRED = (
-    "the URL of the identity provider that issues access tokens: required with ENVIRONMENT=production "
-    "(set AUTH_DISABLED=true to run open on purpose)"
-)
+ISSUING = "the URL of the identity provider that issues access tokens"
+ISSUER_REQUIRED = f"{ISSUING}: required with ENVIRONMENT=production (set AUTH_DISABLED=true to run open on purpose)"
 
 
 class SettingsError(Exception):
@@ -89,13 +87,16 @@ class AuthSettings(msgspec.Struct, frozen=True):
     jwks_url: str | None = None  # None: found through the issuer's OpenID Connect discovery document
     keys_max_age: float = 300.0
     keys_min_interval: float = 30.0
+    keys_max_stale: float = 86400.0  # cached keys verify nothing once this long without a fetch that worked
+    max_token_lifetime: float = 86400.0  # from iat to exp: a token valid for longer is refused
 
     @property
     def discovery_url(self) -> str:  # OpenID Connect Discovery 1.0, section 4: the issuer without its trailing slash
         return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
 
 
-AUTH_DEFAULTS = AuthSettings("", "")  # for the key set's timings
+AUTH_DEFAULTS = AuthSettings("", "")  # for the timings of keys and tokens, in AuthSettings' order:
+TOKEN_TIMINGS = ("auth_jwks_max_age", "auth_jwks_min_interval", "auth_jwks_max_stale", "auth_max_token_lifetime")
 Switch = Annotated[bool, Rule("true or false (also 1/0, yes/no, on/off)", lambda t: SWITCH_SYNONYMS.get(t.lower(), t))]
 Port = Annotated[int, Meta(ge=1, le=65535)]
 Name = Annotated[str, Meta(max_length=64, pattern=r"^[\w.-]+$"), Rule("up to 64 letters, digits, '-', '_' or '.'")]
@@ -146,6 +147,8 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
     auth_jwks_max_age: Annotated[float, Meta(ge=1, le=86400)] = AUTH_DEFAULTS.keys_max_age
     # At least a second: below that, tokens naming forged keys could make every replica hammer the provider.
     auth_jwks_min_interval: Annotated[float, Meta(ge=1, le=3600)] = AUTH_DEFAULTS.keys_min_interval
+    auth_jwks_max_stale: Annotated[float, Meta(ge=60, le=30 * 86400)] = AUTH_DEFAULTS.keys_max_stale
+    auth_max_token_lifetime: Annotated[float, Meta(ge=60, le=30 * 86400)] = AUTH_DEFAULTS.max_token_lifetime
     # OpenTelemetry's, which its SDK reads too: what the service cannot honour is refused, not ignored with a warning.
     otel_sdk_disabled: Switch = False
     otel_traces_exporter: Literal["otlp", "none"] | None = None
@@ -158,9 +161,7 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "Settings":
-        # The key set's timings mean nothing without an issuer, and are only read with one.
-        skip = () if environ.get("AUTH_ISSUER", "").strip() else ("auth_jwks_max_age", "auth_jwks_min_interval")
-        texts = [(f, environ.get(f.encode_name, "").strip()) for f in msgspec.structs.fields(cls) if f.name not in skip]
+        texts = [(f, environ.get(f.encode_name, "").strip()) for f in msgspec.structs.fields(cls)]
         return cls(**{f.name: convert(f.encode_name, text, f.type) for f, text in texts if text})
 
     def __post_init__(self) -> None:
@@ -185,7 +186,7 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
         """None: every client may call every operation, as the old demo allowed."""
         if self.auth_issuer is None or self.auth_audience is None:
             return None
-        timings = self.auth_jwks_max_age, self.auth_jwks_min_interval
+        timings = (getattr(self, name) for name in TOKEN_TIMINGS)
         return AuthSettings(self.auth_issuer, self.auth_audience, self.auth_jwks_url, *timings)
 
     @property

@@ -213,6 +213,8 @@ def test_production_refuses_to_run_open_unless_told_so_on_purpose(production: st
         ({"AUTH_ISSUER": "https://idp.example", "AUTH_AUDIENCE": "x", "AUTH_JWKS_URL": "ftp://k"}, "AUTH_JWKS_URL"),
         ({"AUTH_ISSUER": "https://idp.example", "AUTH_AUDIENCE": "x", "AUTH_JWKS_URL": "file:///"}, "AUTH_JWKS_URL"),
         ({"AUTH_ISSUER": "https://idp.example", "AUTH_AUDIENCE": "x", "AUTH_JWKS_MAX_AGE": "0"}, "AUTH_JWKS_MAX_AGE"),
+        ({"AUTH_JWKS_MAX_STALE": "59"}, "AUTH_JWKS_MAX_STALE"),
+        ({"AUTH_MAX_TOKEN_LIFETIME": str(31 * 86400)}, "AUTH_MAX_TOKEN_LIFETIME"),
         # `just token`'s key set on disk is for development: production never trusts a file.
         (
             {

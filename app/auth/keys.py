@@ -4,7 +4,7 @@ Keys are fetched at start-up, refreshed in the background once they are older th
 and fetched at once when a token names a key the set does not hold: that is how a rotated-in key is
 picked up without a restart. No two fetches start within `keys_min_interval`, so tokens with forged
 key ids cannot make the service hammer the provider. When a fetch fails, the keys already held keep
-working.
+working, for `keys_max_stale` at most since the last fetch that worked.
 """
 
 from __future__ import annotations
@@ -129,6 +129,12 @@ class IssuerKeys:
     async def key(self, kid: str | None, algorithm: str) -> PyJWK:
         """The key that verifies a token whose header names `kid` and `algorithm`."""
         self.keep_fresh()
+        if self._keys is not None and time.monotonic() - self._fetched_at > self._settings.keys_max_stale:
+            # The provider may have withdrawn them meanwhile: past this, no token is verified until a fetch works.
+            self._keys = None
+            logger.warning(
+                "identity provider keys dropped, unrefreshed too long", after_s=self._settings.keys_max_stale
+            )
         if self._find(kid) is None and self._may_fetch():
             await self.refresh()
         by_algorithm = self._find(kid)

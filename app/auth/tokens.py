@@ -97,6 +97,12 @@ class TokenVerifier:
         except jwt.PyJWTError as error:
             reason = next((text for kind, text in REASONS if isinstance(error, kind)), "The token is malformed.")
             raise InvalidToken(reason) from None
+        # Ints or floats, as PyJWT read them: any size subtracts, where a float could overflow.
+        if claims["exp"] - claims["iat"] > self._settings.max_token_lifetime:
+            raise InvalidToken(
+                f"The token is valid for longer than {self._settings.max_token_lifetime:g} s (iat to exp), more than "
+                "this service accepts."
+            )
         access = AccessToken(scopes=scopes_of(claims), client_id=client_of(claims), subject=_text(claims.get("sub")))
         if access.client_id is None and access.subject is None:
             raise InvalidToken("The token names neither a subject (sub) nor a client (azp or client_id).")

@@ -14,6 +14,7 @@ from structlog.testing import capture_logs
 from structlog.typing import EventDict
 
 from app.asgi import create_app
+from app.auth.errors import KeysUnavailable
 from app.auth.keys import IssuerKeys
 from app.settings import AuthSettings, Settings
 from tests.auth.conftest import auth_settings, bearer
@@ -331,3 +332,21 @@ async def test_a_compressed_key_set_is_refused_before_it_is_decompressed(issuer:
     (failure,) = not_fetched(records)
     assert "compressed" in str(failure["reason"])
     assert failure["keeping_cached_keys"] is False
+
+
+async def test_cached_keys_are_trusted_no_longer_than_the_stale_limit_while_the_issuer_is_unreachable(
+    issuer: Issuer,
+) -> None:
+    # AUTH_JWKS_MAX_STALE: keys the provider may have withdrawn meanwhile verify nothing once that long has passed
+    # without a fetch that worked.
+    keys = IssuerKeys(AuthSettings(issuer.url, AUDIENCE, keys_min_interval=0.0, keys_max_stale=0.5))
+    try:
+        await keys.refresh()
+        assert (await keys.key("rsa-1", "RS256")).key_id == "rsa-1"
+        issuer.stop()
+        await asyncio.sleep(0.6)
+        with capture_logs() as records, pytest.raises(KeysUnavailable):
+            await keys.key("rsa-1", "RS256")
+    finally:
+        await keys.close()
+    assert any(record["event"] == "identity provider keys dropped, unrefreshed too long" for record in records)

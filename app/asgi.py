@@ -23,6 +23,7 @@ from app.http.observe import RequestObserver
 from app.http.problems import EXCEPTION_HANDLERS
 from app.items.controller import ItemController
 from app.items.idempotency import KeysInFlight, expired_keys_purged
+from app.items.service import ItemService
 from app.items.store import ItemStore
 from app.observability.metrics import RequestMetrics, metrics_endpoint, metrics_port
 from app.settings import Settings
@@ -45,14 +46,13 @@ def create_app(settings: Settings) -> ASGIApp:
 
         tracing = Tracing(settings)
         database = TracedDatabase(database, tracing, settings.database)
-    items = ItemStore(database)
-    keys_in_flight = KeysInFlight()
+    items = ItemService(ItemStore(database), settings.idempotency_ttl, settings.require_if_match, KeysInFlight())
 
     @asynccontextmanager
     async def serving(_app: Litestar) -> AsyncGenerator[None]:
         async with (
             database_opened(database, settings),
-            expired_keys_purged(items, settings.idempotency_ttl),
+            expired_keys_purged(items.store, settings.idempotency_ttl),
         ):
             if metrics is None or settings.metrics_port is None or settings.workers > 1:
                 yield  # with several workers their supervisor serves METRICS_PORT (app.main)
@@ -80,7 +80,6 @@ def create_app(settings: Settings) -> ASGIApp:
             "database": Provide(lambda: database, sync_to_thread=False),
             "metrics": Provide(lambda: metrics, sync_to_thread=False),
             "items": Provide(lambda: items, sync_to_thread=False),
-            "keys_in_flight": Provide(lambda: keys_in_flight, sync_to_thread=False),
         },
         # Tracing first, so that it is up before the database opens and exports last.
         lifespan=[*([tracing.lifespan] if tracing else []), serving],

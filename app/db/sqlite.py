@@ -27,7 +27,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -47,6 +46,9 @@ MIGRATIONS = bundled("sqlite")
 # created: the database cannot serve now and may later. Any other error is a bug and stays a 500.
 UNAVAILABLE = (sqlite3.OperationalError, OSError)
 
+# The column names of each statement run: statements are made once (module constants, and the cached variants of a
+# write), so this stays as small as they are few.
+COLUMNS_OF: dict[str, tuple[str, ...]] = {}
 # A fraction of a millisecond of reading, with the largest items (tests/bench/README.md).
 ROWS_PER_TURN = 100
 
@@ -122,7 +124,7 @@ class SQLiteDatabase:
                 cursor.close()
         except UNAVAILABLE as exc:
             raise StorageUnavailable from exc
-        return Rows(_columns(cursor.description), records)
+        return Rows(_columns(sql, cursor), records)
 
     async def _in_writer_thread(self, function: Callable[..., T], *args: Any) -> T:
         return await _unavailable_on_failure(
@@ -179,13 +181,16 @@ def _adapted(parameters: Parameters) -> dict[str, object]:
 
 def _rows(connection: sqlite3.Connection, sql: str, arguments: dict[str, object]) -> Rows:
     cursor = connection.execute(sql, arguments)
-    return Rows(_columns(cursor.description), cursor.fetchall())
+    return Rows(_columns(sql, cursor), cursor.fetchall())
 
 
-@cache
-def _columns(description: tuple[tuple[str, ...], ...] | None) -> tuple[str, ...]:
-    # The same description object comes back for a cached statement: its names are read once.
-    return tuple(column[0] for column in description or ())
+def _columns(sql: str, cursor: sqlite3.Cursor) -> tuple[str, ...]:
+    """The names of the columns `sql` returns, read from its first cursor only (by the statement's text, whose hash
+    Python keeps: cheaper than the description's)."""
+    names = COLUMNS_OF.get(sql)
+    if names is None:
+        names = COLUMNS_OF[sql] = tuple(column[0] for column in cursor.description or ())
+    return names
 
 
 def _in_savepoint(connection: sqlite3.Connection, steps: list[tuple[str, dict[str, object]]]) -> list[Rows]:

@@ -17,12 +17,9 @@ from app.auth.access import caller_of, requires
 from app.http.conditional import (
     MAX_PRECONDITION_LENGTH,
     PRECONDITION_PATTERN,
-    PreconditionRequired,
-    Preconditions,
     entity_tag,
     must_match,
     none_match,
-    precondition,
 )
 from app.http.errors import RepeatedHeader
 from app.http.injected import Injected
@@ -35,10 +32,10 @@ from app.items.errors import (
     ItemNotFound,
     ItemVersionMismatch,
 )
-from app.items.idempotency import IdempotencyKeyHeader, KeysInFlight, key_owner, keyed_create
-from app.items.models import Item, ItemCreate, ItemPatch, new_item, replacement
-from app.items.store import FIRST_VERSION, ItemStore
-from app.settings import Settings
+from app.items.idempotency import IdempotencyKeyHeader
+from app.items.models import Item, ItemCreate, ItemPatch, replacement
+from app.items.service import ItemService
+from app.items.store import FIRST_VERSION
 
 ITEMS_PATH = "/api/v1/items"
 ITEMS_READ = "items:read"
@@ -153,22 +150,13 @@ class ItemController(Controller):
     async def create_item(
         self,
         data: JSONBody[ItemCreate],
-        items: Injected[ItemStore],
-        settings: Injected[Settings],
-        keys_in_flight: Injected[KeysInFlight],
+        items: Injected[ItemService],
         request: Request[Any, Any, Any],
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[Item]:
-        item = new_item(data)
-        if idempotency_key is None:
-            await items.add(item)
-            return created(item)
-        if sum(name == b"idempotency-key" for name, _ in request.scope["headers"]) > 1:
+        if idempotency_key is not None and sum(name == b"idempotency-key" for name, _ in request.scope["headers"]) > 1:
             raise RepeatedHeader("Idempotency-Key")
-        owner = key_owner(caller_of(request.scope))
-        keyed = keyed_create(owner, idempotency_key, data, item, settings.idempotency_ttl)
-        with keys_in_flight.running(keyed):
-            return created(await items.add_once(item, keyed))
+        return created(await items.create(data, idempotency_key, caller_of(request.scope)))
 
     @get(
         operation_id="listItems",
@@ -183,14 +171,14 @@ class ItemController(Controller):
     )
     async def list_items(
         self,
-        items: Injected[ItemStore],
+        items: Injected[ItemService],
         request: Request[Any, Any, Any],
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Response[list[Item]]:
         after = None if cursor is None else decode_cursor(cursor)
         # One more than asked tells whether another page follows without a second query.
-        page = await items.list_after(after, limit + 1)
+        page = await items.store.list_after(after, limit + 1)
         headers: dict[str, str] = {}
         if len(page) > limit:
             page = page[:limit]
@@ -214,11 +202,11 @@ class ItemController(Controller):
     async def get_item(
         self,
         item_id: ItemId,
-        items: Injected[ItemStore],
+        items: Injected[ItemService],
         if_match: IfMatch = "",
         if_none_match: IfNoneMatch = "",
     ) -> Response[Item]:
-        item, version = await items.get(parse_item_id(item_id))
+        item, version = await items.store.get(parse_item_id(item_id))
         # RFC 9110, section 13.2.2: If-Match first, then If-None-Match.
         must_match(if_match, version)
         if none_match(if_none_match, version):
@@ -237,13 +225,12 @@ class ItemController(Controller):
         self,
         item_id: ItemId,
         data: JSONBody[ItemCreate],
-        items: Injected[ItemStore],
-        settings: Injected[Settings],
+        items: Injected[ItemService],
         if_match: IfMatch = "",
         if_none_match: IfNoneMatch = "",
     ) -> Response[Item]:
-        preconditions = write_preconditions(if_match, if_none_match, settings)
-        return with_entity_tag(*await items.update(parse_item_id(item_id), replacement(data), preconditions))
+        preconditions = items.write_preconditions(if_match, if_none_match)
+        return with_entity_tag(*await items.store.update(parse_item_id(item_id), replacement(data), preconditions))
 
     @patch(
         ONE_ITEM,
@@ -257,13 +244,12 @@ class ItemController(Controller):
         self,
         item_id: ItemId,
         data: JSONBody[ItemPatch],
-        items: Injected[ItemStore],
-        settings: Injected[Settings],
+        items: Injected[ItemService],
         if_match: IfMatch = "",
         if_none_match: IfNoneMatch = "",
     ) -> Response[Item]:
-        preconditions = write_preconditions(if_match, if_none_match, settings)
-        return with_entity_tag(*await items.update(parse_item_id(item_id), data, preconditions))
+        preconditions = items.write_preconditions(if_match, if_none_match)
+        return with_entity_tag(*await items.store.update(parse_item_id(item_id), data, preconditions))
 
     @delete(
         ONE_ITEM,
@@ -275,12 +261,11 @@ class ItemController(Controller):
     async def delete_item(
         self,
         item_id: ItemId,
-        items: Injected[ItemStore],
-        settings: Injected[Settings],
+        items: Injected[ItemService],
         if_match: IfMatch = "",
         if_none_match: IfNoneMatch = "",
     ) -> None:
-        await items.delete(parse_item_id(item_id), write_preconditions(if_match, if_none_match, settings))
+        await items.store.delete(parse_item_id(item_id), items.write_preconditions(if_match, if_none_match))
 
 
 def created(item: Item) -> Response[Item]:
@@ -297,17 +282,6 @@ def not_modified(version: int) -> Response[Item]:
 
 def with_entity_tag(item: Item, version: int) -> Response[Item]:
     return Response(item, headers={"ETag": entity_tag(version)})
-
-
-def write_preconditions(if_match: str, if_none_match: str, settings: Settings) -> Preconditions:
-    """What If-Match and If-None-Match ask of a write; without If-Match, a write goes through unless
-    REQUIRE_IF_MATCH says otherwise (If-None-Match guards against no lost update)."""
-    if not if_match.strip() and settings.require_if_match:
-        raise PreconditionRequired
-    return Preconditions(
-        if_match=precondition(if_match) if if_match.strip() else None,
-        if_none_match=precondition(if_none_match) if if_none_match.strip() else None,
-    )
 
 
 def parse_item_id(raw: str) -> UUID:

@@ -16,7 +16,7 @@ from app import __version__
 from app.calculate.controller import CalculateController
 from app.db import database_for
 from app.db.lifespan import database_opened
-from app.health import HealthController
+from app.health import health_controller
 from app.http.bodies import StrictJSONRequest
 from app.http.docs_page import DOCS_PATH, docs_router, swagger_ui, swagger_ui_assets
 from app.http.observe import RequestObserver
@@ -68,7 +68,7 @@ def create_app(settings: Settings) -> ASGIApp:
         plugins.append(BearerTokenAccess(settings.auth))
     litestar = Litestar(
         route_handlers=[
-            HealthController,
+            health_controller(settings.environment),
             ItemController,
             CalculateController,
             swagger_ui_assets(),

@@ -20,9 +20,9 @@ from litestar.types import ASGIApp
 from app.asgi import create_app
 from app.db import migrate_schema
 from app.db.errors import MigrationBlocked, SchemaTooNew, StorageUnavailable
-from app.observability.logs import configure_logging, get_logger, url_for_logs
+from app.observability.logs import configure_logging, get_logger
 from app.observability.metrics import metrics_port, pooled_registry
-from app.settings import Settings
+from app.settings import Settings, redact_url
 
 logger = get_logger("app.main")
 
@@ -94,7 +94,7 @@ def tracing_field(endpoint: str | None) -> str:
     other variables (OTEL_EXPORTER_OTLP_HEADERS holds credentials) are never logged."""
     if endpoint is None:
         return "off"
-    return f"on: OTLP to {url_for_logs(endpoint)}"
+    return f"on: OTLP to {redact_url(endpoint)}"
 
 
 def migrate(settings: Settings) -> int:
@@ -117,7 +117,7 @@ def authentication_fields(settings: Settings) -> dict[str, str]:
         "authentication": "bearer tokens",
         "auth_issuer": settings.auth.issuer,
         "auth_audience": settings.auth.audience,
-        "auth_jwks_url": url_for_logs(settings.auth.jwks_url or settings.auth.discovery_url),
+        "auth_jwks_url": redact_url(settings.auth.jwks_url or settings.auth.discovery_url),
     }
 
 

@@ -33,13 +33,14 @@ class Rule(msgspec.Struct, frozen=True):
 
 
 def redact_url(url: str) -> str:
-    """Replace the password of a URL with `***`; leave anything else as it is."""
+    """The URL without its password, query or fragment, where keys and tokens hide: what logs and errors may show."""
     try:
         parts = urlsplit(url)
         user, password = parts.username, parts.password
     except ValueError:
         return "<unparsable URL>"
-    return url if password is None else parts._replace(netloc=f"{user}:***@{parts.netloc.rpartition('@')[2]}").geturl()
+    bare = url.partition("#")[0].partition("?")[0]
+    return bare if password is None else bare.replace(parts.netloc, f"{user}:***@{parts.netloc.rpartition('@')[2]}", 1)
 
 
 def web_url(url: str, *, http_anywhere: bool = False, file: bool = False) -> str | None:
@@ -85,9 +86,9 @@ class AuthSettings(msgspec.Struct, frozen=True):
     issuer: str
     audience: str
     jwks_url: str | None = None  # None: found through the issuer's OpenID Connect discovery document
-    keys_max_age: float = 300.0
-    keys_min_interval: float = 30.0
-    keys_max_stale: float = 86400.0  # cached keys verify nothing once this long without a fetch that worked
+    jwks_max_age: float = 300.0
+    jwks_min_interval: float = 30.0
+    jwks_max_stale: float = 86400.0  # cached keys verify nothing once this long without a fetch that worked
     max_token_lifetime: float = 86400.0  # from iat to exp: a token valid for longer is refused
 
     @property
@@ -95,8 +96,7 @@ class AuthSettings(msgspec.Struct, frozen=True):
         return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
 
 
-AUTH_DEFAULTS = AuthSettings("", "")  # for the timings of keys and tokens, in AuthSettings' order:
-TOKEN_TIMINGS = ("auth_jwks_max_age", "auth_jwks_min_interval", "auth_jwks_max_stale", "auth_max_token_lifetime")
+AUTH_DEFAULTS = AuthSettings("", "")  # for the timings of keys and tokens
 Switch = Annotated[bool, Rule("true or false (also 1/0, yes/no, on/off)", lambda t: SWITCH_SYNONYMS.get(t.lower(), t))]
 Port = Annotated[int, Meta(ge=1, le=65535)]
 Name = Annotated[str, Meta(max_length=64, pattern=r"^[\w.-]+$"), Rule("up to 64 letters, digits, '-', '_' or '.'")]
@@ -144,10 +144,10 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
     auth_issuer: IssuerURL | None = None
     auth_audience: Annotated[str, Meta(max_length=256, pattern=r"^\S*$"), PRINTABLE] | None = None
     auth_jwks_url: Annotated[str, Rule(JWKS_URLS, partial(web_url, file=True), redact_url)] | None = None
-    auth_jwks_max_age: Annotated[float, Meta(ge=1, le=86400)] = AUTH_DEFAULTS.keys_max_age
+    auth_jwks_max_age: Annotated[float, Meta(ge=1, le=86400)] = AUTH_DEFAULTS.jwks_max_age
     # At least a second: below that, tokens naming forged keys could make every replica hammer the provider.
-    auth_jwks_min_interval: Annotated[float, Meta(ge=1, le=3600)] = AUTH_DEFAULTS.keys_min_interval
-    auth_jwks_max_stale: Annotated[float, Meta(ge=60, le=30 * 86400)] = AUTH_DEFAULTS.keys_max_stale
+    auth_jwks_min_interval: Annotated[float, Meta(ge=1, le=3600)] = AUTH_DEFAULTS.jwks_min_interval
+    auth_jwks_max_stale: Annotated[float, Meta(ge=60, le=30 * 86400)] = AUTH_DEFAULTS.jwks_max_stale
     auth_max_token_lifetime: Annotated[float, Meta(ge=60, le=30 * 86400)] = AUTH_DEFAULTS.max_token_lifetime
     # OpenTelemetry's, which its SDK reads too: what the service cannot honour is refused, not ignored with a warning.
     otel_sdk_disabled: Switch = False
@@ -186,8 +186,7 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
         """None: every client may call every operation, as the old demo allowed."""
         if self.auth_issuer is None or self.auth_audience is None:
             return None
-        timings = (getattr(self, name) for name in TOKEN_TIMINGS)
-        return AuthSettings(self.auth_issuer, self.auth_audience, self.auth_jwks_url, *timings)
+        return AuthSettings(**{name: getattr(self, f"auth_{name}") for name in AuthSettings.__struct_fields__})
 
     @property
     def traces_endpoint(self) -> str | None:

@@ -154,10 +154,13 @@ def test_a_key_sets_password_never_appears_in_the_error_that_refuses_it_without_
     assert "s3cret" not in str(raised.value)
 
 
-def test_redaction_keeps_everything_but_the_password() -> None:
-    assert redact_url("postgresql://app:pw@db:5432/items?sslmode=require") == (
-        "postgresql://app:***@db:5432/items?sslmode=require"
+def test_redaction_leaves_out_the_password_the_query_and_the_fragment() -> None:
+    # libpq takes a password in the query too (?password=), and key set and collector URLs carry API keys there.
+    assert redact_url("postgresql://app:pw@db:5432/items?sslmode=require&password=pw2") == (
+        "postgresql://app:***@db:5432/items"
     )
+    assert redact_url("https://user:pw@idp.example/keys?api_key=k#frag") == "https://user:***@idp.example/keys"
+    assert redact_url("https://[::1/keys?api_key=k") == "<unparsable URL>"
     assert redact_url("postgresql://app@db/items") == "postgresql://app@db/items"
     assert redact_url("sqlite:///data/items.db") == "sqlite:///data/items.db"
 

@@ -1,10 +1,10 @@
 """The identity provider's signing keys: a JSON Web Key Set, fetched off the request path and cached.
 
-Keys are fetched at start-up, refreshed in the background once they are older than `keys_max_age`,
+Keys are fetched at start-up, refreshed in the background once they are older than `jwks_max_age`,
 and fetched at once when a token names a key the set does not hold: that is how a rotated-in key is
-picked up without a restart. No two fetches start within `keys_min_interval`, so tokens with forged
+picked up without a restart. No two fetches start within `jwks_min_interval`, so tokens with forged
 key ids cannot make the service hammer the provider. When a fetch fails, the keys already held keep
-working, for `keys_max_stale` at most since the last fetch that worked.
+working, for `jwks_max_stale` at most since the last fetch that worked.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import msgspec
 from jwt import PyJWK, PyJWTError
 
 from app.auth.errors import InvalidToken, KeySetError, KeysUnavailable
-from app.observability.logs import get_logger, url_for_logs
-from app.settings import AuthSettings, SettingsError, parse_issuer_url
+from app.observability.logs import get_logger
+from app.settings import AuthSettings, SettingsError, parse_issuer_url, redact_url
 
 RSA_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
 # Asymmetric algorithms only: with HMAC the verifying key is the signing key, and a public key taken for an
@@ -121,20 +121,23 @@ class IssuerKeys:
 
     def keep_fresh(self) -> int:
         """The generation of the key set in force. Once it is older than its maximum age, a new one is fetched in
-        the background: the stale keys verify meanwhile, and no request waits for the provider."""
-        if time.monotonic() - self._fetched_at >= self._settings.keys_max_age and self._may_fetch():
+        the background: the stale keys verify meanwhile, and no request waits for the provider. Once no fetch has
+        worked for `jwks_max_stale`, they verify nothing: a new generation, so no token verified with them passes."""
+        age = time.monotonic() - self._fetched_at
+        if age >= self._settings.jwks_max_age and self._may_fetch():
             self._fetch_in_background()
+        if self._keys is not None and age > self._settings.jwks_max_stale:
+            # The provider may have withdrawn them meanwhile: no token is verified until a fetch works.
+            self._keys = None
+            self.generation += 1
+            logger.warning(
+                "identity provider keys dropped, unrefreshed too long", after_s=self._settings.jwks_max_stale
+            )
         return self.generation
 
     async def key(self, kid: str | None, algorithm: str) -> PyJWK:
         """The key that verifies a token whose header names `kid` and `algorithm`."""
         self.keep_fresh()
-        if self._keys is not None and time.monotonic() - self._fetched_at > self._settings.keys_max_stale:
-            # The provider may have withdrawn them meanwhile: past this, no token is verified until a fetch works.
-            self._keys = None
-            logger.warning(
-                "identity provider keys dropped, unrefreshed too long", after_s=self._settings.keys_max_stale
-            )
         if self._find(kid) is None and self._may_fetch():
             await self.refresh()
         by_algorithm = self._find(kid)
@@ -157,7 +160,7 @@ class IssuerKeys:
 
     def _may_fetch(self) -> bool:
         # Joining the fetch under way costs the provider nothing.
-        return self._fetch is not None or time.monotonic() - self._attempted_at >= self._settings.keys_min_interval
+        return self._fetch is not None or time.monotonic() - self._attempted_at >= self._settings.jwks_min_interval
 
     def _find(self, kid: str | None) -> dict[str, PyJWK] | None:
         if self._keys is None:
@@ -169,7 +172,7 @@ class IssuerKeys:
 
     def _retry_after(self) -> int:
         waited = time.monotonic() - self._attempted_at
-        return max(1, math.ceil(self._settings.keys_min_interval - waited))
+        return max(1, math.ceil(self._settings.jwks_min_interval - waited))
 
     def _fetch_in_background(self) -> asyncio.Task[None]:
         """The fetch under way, or a new one: never two at once."""
@@ -200,10 +203,10 @@ class IssuerKeys:
             expected = isinstance(error, (KeySetError, httpx.HTTPError, OSError, msgspec.DecodeError))
             logger.warning(
                 "identity provider keys not fetched",
-                url=url_for_logs(url),
+                url=redact_url(url),
                 reason=f"{type(error).__name__}: {error}" if str(error) else type(error).__name__,
                 keeping_cached_keys=self._keys is not None,
-                retry_in_s=self._settings.keys_min_interval,
+                retry_in_s=self._settings.jwks_min_interval,
                 # Anything else is a surprise worth its traceback (which holds no token: none is involved here).
                 exc_info=None if expected else error,
             )
@@ -223,7 +226,7 @@ class IssuerKeys:
         try:
             return parse_issuer_url("jwks_uri", document.jwks_uri)
         except SettingsError as error:
-            raise KeySetError(f"its jwks_uri {url_for_logs(document.jwks_uri)} is not {error.allowed}") from None
+            raise KeySetError(f"its jwks_uri {redact_url(document.jwks_uri)} is not {error.allowed}") from None
 
     async def _download(self, url: str) -> bytes:
         if url.startswith("file:"):

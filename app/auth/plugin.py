@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from litestar import Litestar
 from litestar.config.app import AppConfig
+from litestar.exceptions import ImproperlyConfiguredException
 from litestar.middleware import DefineMiddleware
 from litestar.plugins import InitPluginProtocol, ReceiveRoutePlugin
 from litestar.routes import BaseRoute, HTTPRoute
@@ -47,6 +48,9 @@ class BearerTokenAccess(InitPluginProtocol, ReceiveRoutePlugin):
     def receive_route(self, route: BaseRoute) -> None:
         for handler in route.route_handlers if isinstance(route, HTTPRoute) else []:
             granting: tuple[str, ...] | None = handler.opt.get(REQUIRED_SCOPE)
+            if granting is not None and handler.opt.get("exclude_from_auth"):
+                # Opened by its controller or router, it would be served without a token while documented with one.
+                raise ImproperlyConfiguredException(f"{handler} requires a scope and is open (OPEN): choose one")
             if granting is not None:  # OpenAPI's alternatives: any one of them will do
                 handler.security = [{BEARER_SCHEME_NAME: [scope]} for scope in granting]
                 handler.responses = {**problem_responses(*ACCESS_ERRORS), **(handler.responses or {})}

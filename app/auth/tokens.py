@@ -97,8 +97,11 @@ class TokenVerifier:
         except jwt.PyJWTError as error:
             reason = next((text for kind, text in REASONS if isinstance(error, kind)), "The token is malformed.")
             raise InvalidToken(reason) from None
-        # Ints or floats, as PyJWT read them: any size subtracts, where a float could overflow.
-        if claims["exp"] - claims["iat"] > self._settings.max_token_lifetime:
+        expires, issued = claims["exp"], claims["iat"]
+        # PyJWT accepts any value int() takes ("1999999999" too): only numbers are times here.
+        if not all(isinstance(moment, int | float) and not isinstance(moment, bool) for moment in (expires, issued)):
+            raise InvalidToken("The token's exp and iat are not both numbers.")
+        if expires - issued > self._settings.max_token_lifetime:
             raise InvalidToken(
                 f"The token is valid for longer than {self._settings.max_token_lifetime:g} s (iat to exp), more than "
                 "this service accepts."
@@ -106,8 +109,8 @@ class TokenVerifier:
         access = AccessToken(scopes=scopes_of(claims), client_id=client_of(claims), subject=_text(claims.get("sub")))
         if access.client_id is None and access.subject is None:
             raise InvalidToken("The token names neither a subject (sub) nor a client (azp or client_id).")
-        # An int, as PyJWT read it: any size compares with the clock, where a float could overflow.
-        return access, int(claims["exp"])
+        # An int: any size compares with the clock, where a float could overflow.
+        return access, int(expires)
 
 
 def scopes_of(claims: dict[str, object]) -> frozenset[str]:
@@ -126,4 +129,5 @@ def client_of(claims: dict[str, object]) -> str | None:
 
 
 def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
+    """A claim's text; an empty one names nothing."""
+    return value if isinstance(value, str) and value else None

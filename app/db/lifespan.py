@@ -11,7 +11,7 @@ from app.db.errors import MigrationBlocked, SchemaTooNew, StorageUnavailable
 from app.observability.logs import get_logger
 from app.settings import Settings
 
-logger = get_logger("app.asgi")
+logger = get_logger("app.asgi")  # the name these lines had when the app factory wrote them: aggregators filter by it
 
 
 @asynccontextmanager

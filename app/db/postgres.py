@@ -107,10 +107,10 @@ class PostgresDatabase:
 
 
 async def _rows(connection: PoolConnectionProxy, statement: Statement, parameters: Parameters) -> Rows:
-    # A prepared statement (asyncpg caches them per connection) knows its columns even when no row comes back.
-    prepared = await connection.prepare(statement.positional_sql)
-    records = await prepared.fetch(*statement.arguments(parameters))
-    return Rows(tuple(attribute.name for attribute in prepared.get_attributes()), [tuple(record) for record in records])
+    # Through asyncpg's statement cache (prepare() would parse the statement again on every call); no row, no names.
+    records = await connection.fetch(statement.positional_sql, *statement.arguments(parameters))
+    columns = tuple(records[0].keys()) if records else ()
+    return Rows(columns, [tuple(record) for record in records])
 
 
 @contextmanager

@@ -12,8 +12,9 @@ steps of one `fetch_together` share a savepoint.
 
 Reads run on the event loop itself, on a second, read-only connection without a busy timeout. In WAL mode a read
 never waits for a writer, and a read from the page cache costs less than the hop to a thread and back (a read item
-took twice as long with one). Rows are read ROWS_PER_TURN at a time, with the other requests' turn between, so that
-the largest page of the largest items never holds the loop for long (tests/bench/README.md, "Reads on the loop").
+took twice as long with one). A read of more than ROWS_PER_TURN rows runs on a thread of its own with its own
+connection instead, so that the largest page of the largest items never holds the loop for long (tests/bench/README.md,
+"Reads on the loop").
 The one moment a WAL read can find the file busy, while another process recovers the log after a crash, it is
 refused at once (503) instead of stalling the loop.
 """
@@ -49,7 +50,7 @@ UNAVAILABLE = (sqlite3.OperationalError, OSError)
 # The column names of each statement run: statements are made once (module constants, and the cached variants of a
 # write), so this stays as small as they are few.
 COLUMNS_OF: dict[str, tuple[str, ...]] = {}
-# A fraction of a millisecond of reading, with the largest items (tests/bench/README.md).
+# A fraction of a millisecond of reading on the loop, with the largest items (tests/bench/README.md).
 ROWS_PER_TURN = 100
 
 # What one write does on the writing connection, inside the transaction of its group.
@@ -67,25 +68,33 @@ class SQLiteDatabase:
         self._path = settings.database.sqlite_path
         self._lock_timeout_ms = round(settings.database_lock_timeout * 1000)
         self._connect_timeout = settings.database_connect_timeout
-        self._connections: tuple[ThreadPoolExecutor, sqlite3.Connection, sqlite3.Connection]
+        # Made when the database opens: the writer's thread and connection, the loop's reading connection, and the
+        # thread and reading connection of long reads.
+        self._writer_thread: ThreadPoolExecutor
+        self._writer: sqlite3.Connection
+        self._reader: sqlite3.Connection
+        self._long_reads_thread: ThreadPoolExecutor
+        self._long_reader: sqlite3.Connection
         self._waiting: list[_Write] = []  # for the next group commit
         self._committing: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         loop = asyncio.get_running_loop()
-        writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        self._writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        self._long_reads_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-long-reads")
 
         async def connect() -> tuple[sqlite3.Connection, sqlite3.Connection]:
             return await _unavailable_on_failure(
-                loop.run_in_executor(writer_thread, _connect, self._path, self._lock_timeout_ms)
+                loop.run_in_executor(self._writer_thread, _connect, self._path, self._lock_timeout_ms)
             )
 
         try:
-            writer, reader = await retry_until_available(connect, self._connect_timeout)
+            self._writer, self._reader = await retry_until_available(connect, self._connect_timeout)
+            self._long_reader = await self._in_thread(self._long_reads_thread, _reading_connection, self._path)
         except BaseException:
-            writer_thread.shutdown(wait=False)
+            self._writer_thread.shutdown(wait=False)
+            self._long_reads_thread.shutdown(wait=False)
             raise
-        self._connections = (writer_thread, writer, reader)
 
     async def fetch(self, statement: Statement, parameters: Parameters) -> Rows:
         sql, arguments = statement.sql, _adapted(parameters)
@@ -99,37 +108,36 @@ class SQLiteDatabase:
         return await self._write(lambda connection: _in_savepoint(connection, adapted))
 
     async def ping(self) -> None:
-        await self._in_writer_thread(_check_writable, self._connections[1])
+        await self._in_thread(self._writer_thread, _check_writable, self._writer)
 
     async def close(self) -> None:
         if self._committing is not None:
             await self._committing  # writes still waiting for their commit
-        writer_thread, writer, reader = self._connections
-        reader.close()
-        await self._in_writer_thread(writer.close)
-        writer_thread.shutdown()
+        self._reader.close()
+        await self._in_thread(self._long_reads_thread, self._long_reader.close)
+        await self._in_thread(self._writer_thread, self._writer.close)
+        self._long_reads_thread.shutdown()
+        self._writer_thread.shutdown()
 
     async def _read(self, sql: str, arguments: dict[str, object]) -> Rows:
+        """On the loop, where a read costs less than the hop to a thread; one that returns more than ROWS_PER_TURN rows,
+        which would hold the loop for long, is run again whole on the long reads' thread. One statement, one snapshot,
+        either way: a statement left open across an await would hold the shared connection's snapshot for every read
+        that starts meanwhile."""
         try:
-            cursor = self._connections[2].execute(sql, arguments)
+            cursor = self._reader.execute(sql, arguments)
             try:
-                records = cursor.fetchmany(ROWS_PER_TURN)
-                while len(records) % ROWS_PER_TURN == 0 and records:
-                    await asyncio.sleep(0)  # the other requests' turn: a long page never holds the loop for long
-                    chunk = cursor.fetchmany(ROWS_PER_TURN)
-                    if not chunk:
-                        break
-                    records += chunk
+                records = cursor.fetchmany(ROWS_PER_TURN + 1)
             finally:
                 cursor.close()
         except UNAVAILABLE as exc:
             raise StorageUnavailable from exc
+        if len(records) > ROWS_PER_TURN:
+            return await self._in_thread(self._long_reads_thread, _rows, self._long_reader, sql, arguments)
         return Rows(_columns(sql, cursor), records)
 
-    async def _in_writer_thread(self, function: Callable[..., T], *args: Any) -> T:
-        return await _unavailable_on_failure(
-            asyncio.get_running_loop().run_in_executor(self._connections[0], function, *args)
-        )
+    async def _in_thread(self, thread: ThreadPoolExecutor, function: Callable[..., T], *args: Any) -> T:
+        return await _unavailable_on_failure(asyncio.get_running_loop().run_in_executor(thread, function, *args))
 
     async def _write(self, run: Work) -> list[Rows]:
         write = _Write(run, asyncio.get_running_loop().create_future())
@@ -140,10 +148,12 @@ class SQLiteDatabase:
 
     async def _commit_waiting(self) -> None:
         loop = asyncio.get_running_loop()
-        writer_thread, writer, _ = self._connections
         while self._waiting:
             group, self._waiting = self._waiting, []
-            outcomes = await loop.run_in_executor(writer_thread, _commit, writer, group)
+            try:
+                outcomes = await loop.run_in_executor(self._writer_thread, _commit, self._writer, group)
+            except RuntimeError as exc:  # the writer's thread is shut down (a write after close): nothing is stored
+                outcomes = [exc] * len(group)
             for write, outcome in zip(group, outcomes, strict=True):
                 if write.answer.cancelled():  # its caller stopped waiting
                     continue
@@ -215,9 +225,13 @@ def _connect(path: str, lock_timeout_ms: int) -> tuple[sqlite3.Connection, sqlit
     writer.execute("PRAGMA journal_mode = WAL")
     writer.execute("PRAGMA synchronous = FULL")
     _migrate(writer)
+    return writer, _reading_connection(path)
+
+
+def _reading_connection(path: str) -> sqlite3.Connection:
     reader = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
     reader.execute("PRAGMA query_only = ON")
-    return writer, reader
+    return reader
 
 
 def _migrate(connection: sqlite3.Connection, migrations: tuple[Migration, ...] = MIGRATIONS) -> None:

@@ -1,7 +1,7 @@
 """What the item operations are given: the store, and the rules a create and a write follow, as one dependency.
 
-One, because Litestar resolves a handler's several dependencies at once in a task group of their own, which cost a
-create a sixth of its time (tests/bench/README.md).
+One, because Litestar resolves a handler's several dependencies at once in a task group of their own, which made a
+create a sixth slower (tests/bench/README.md).
 """
 
 from __future__ import annotations

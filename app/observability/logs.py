@@ -17,13 +17,12 @@ import threading
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 import structlog
 from structlog.typing import EventDict, Processor
 
-from app.settings import LogFormat, LogLevel, redact_url
+from app.settings import LogFormat, LogLevel
 
 _encoder = msgspec.json.Encoder(enc_hook=str)
 
@@ -52,14 +51,6 @@ def add_timestamp(_logger: Any, _method: str, event: EventDict) -> EventDict:
     # the slowest step of the access line (tests/bench/README.md).
     event["timestamp"] = rfc3339(datetime.now(UTC))
     return event
-
-
-def url_for_logs(url: str) -> str:
-    """A URL as a log line may show it: without its password, query or fragment, where keys and tokens hide."""
-    try:
-        return redact_url(urlunsplit(urlsplit(url)._replace(query="", fragment="")))
-    except ValueError:
-        return "<unparsable URL>"
 
 
 def get_logger(name: str) -> Any:

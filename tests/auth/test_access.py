@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar import Litestar, get
+from litestar import Controller, Litestar, get
+from litestar.exceptions import ImproperlyConfiguredException
 from litestar.testing import AsyncTestClient
 
 from app.asgi import create_app
+from app.auth.access import OPEN, requires
 from app.auth.plugin import BearerTokenAccess
 from app.http.problems import EXCEPTION_HANDLERS
 from app.settings import AuthSettings
@@ -215,3 +217,18 @@ async def test_an_operation_that_declares_no_scope_is_closed_to_every_token(issu
     assert without.status_code == 401
     assert with_every_scope.status_code == 403
     assert with_every_scope.json()["detail"] == "This operation declares no scope that could grant access to it."
+
+
+def test_an_operation_that_requires_a_scope_under_an_open_controller_stops_the_app_being_built(issuer: Issuer) -> None:
+    # Authentication would skip it (its controller is OPEN) while the API document asked for a token.
+    class Opened(Controller):
+        path = "/opened"
+        opt = OPEN
+
+        @get(opt=requires("items:read"))
+        async def inside(self) -> str:
+            return "reached"
+
+    access = BearerTokenAccess(AuthSettings(issuer.url, AUDIENCE))
+    with pytest.raises(ImproperlyConfiguredException, match="requires a scope and is open"):
+        Litestar([Opened], plugins=[access])

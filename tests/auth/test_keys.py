@@ -16,6 +16,7 @@ from structlog.typing import EventDict
 from app.asgi import create_app
 from app.auth.errors import KeysUnavailable
 from app.auth.keys import IssuerKeys
+from app.auth.tokens import TokenVerifier
 from app.settings import AuthSettings, Settings
 from tests.auth.conftest import auth_settings, bearer
 from tests.auth.issuer import AUDIENCE, Issuer, ec_key, rsa_key
@@ -79,7 +80,7 @@ async def test_forged_key_ids_do_not_make_the_service_hammer_the_provider(issuer
 
 def key_set_of(issuer: Issuer, min_interval: float = 30.0) -> IssuerKeys:
     """The key set as the service holds it, driven directly: requests on one event loop, truly concurrent."""
-    return IssuerKeys(AuthSettings(issuer.url, AUDIENCE, keys_min_interval=min_interval))
+    return IssuerKeys(AuthSettings(issuer.url, AUDIENCE, jwks_min_interval=min_interval))
 
 
 async def test_concurrent_tokens_naming_a_new_key_share_one_fetch(issuer: Issuer) -> None:
@@ -338,15 +339,18 @@ async def test_cached_keys_are_trusted_no_longer_than_the_stale_limit_while_the_
     issuer: Issuer,
 ) -> None:
     # AUTH_JWKS_MAX_STALE: keys the provider may have withdrawn meanwhile verify nothing once that long has passed
-    # without a fetch that worked.
-    keys = IssuerKeys(AuthSettings(issuer.url, AUDIENCE, keys_min_interval=0.0, keys_max_stale=0.5))
+    # without a fetch that worked, and neither does a token verified with them before, kept among the verified.
+    settings = AuthSettings(issuer.url, AUDIENCE, jwks_min_interval=0.0, jwks_max_stale=0.5)
+    keys = IssuerKeys(settings)
+    verifier = TokenVerifier(settings, keys)
+    token = issuer.token("items:read")
     try:
         await keys.refresh()
-        assert (await keys.key("rsa-1", "RS256")).key_id == "rsa-1"
+        assert "items:read" in (await verifier.verify(token)).scopes
         issuer.stop()
         await asyncio.sleep(0.6)
         with capture_logs() as records, pytest.raises(KeysUnavailable):
-            await keys.key("rsa-1", "RS256")
+            await verifier.verify(token)
     finally:
         await keys.close()
     assert any(record["event"] == "identity provider keys dropped, unrefreshed too long" for record in records)

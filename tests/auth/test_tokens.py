@@ -291,3 +291,15 @@ async def test_a_token_valid_for_as_long_as_the_service_accepts_is_accepted(
 ) -> None:
     token = issuer.token("items:read", claims=from_now({"iat": -60, "exp": 86400 - 60}))
     assert (await auth_client.get(ITEMS, headers=bearer(token))).status_code == 200
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat"])
+async def test_a_time_sent_as_text_is_refused(auth_client: Client, issuer: Issuer, claim: str) -> None:
+    # PyJWT takes whatever int() takes; the lifetime's arithmetic did not (a 500).
+    token = issuer.token("items:read", claims={claim: str(int(time.time()) + (60 if claim == "exp" else 0))})
+    await assert_refused(auth_client, token, "not both numbers")
+
+
+async def test_an_empty_subject_names_no_caller(auth_client: Client, issuer: Issuer) -> None:
+    token = issuer.token("items:read", without=("azp",), claims={"sub": ""})
+    await assert_refused(auth_client, token, "names neither a subject (sub) nor a client")

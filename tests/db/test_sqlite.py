@@ -1,5 +1,5 @@
-"""The SQLite database: group commits on the writer thread, callers that stop waiting, reads on a thread of their
-own; driven through the item store."""
+"""The SQLite database: group commits on the writer thread, callers that stop waiting, reads on the loop (long ones on
+a thread of their own); driven through the item store."""
 
 from __future__ import annotations
 
@@ -136,3 +136,14 @@ async def test_a_read_the_database_cannot_serve_is_storage_unavailable(tmp_path:
     with pytest.raises(StorageUnavailable):
         await store.get(item.id)
     await store.close()
+
+
+async def test_a_write_after_closing_fails_instead_of_waiting_for_ever(tmp_path: Path) -> None:
+    store = await open_store(tmp_path)
+    await store.close()
+
+    with pytest.raises(RuntimeError):
+        await asyncio.wait_for(store.add(new_item("late", "")), timeout=5)
+    # And the next write is not left behind a commit that never ends.
+    with pytest.raises(RuntimeError):
+        await asyncio.wait_for(store.add(new_item("later", "")), timeout=5)

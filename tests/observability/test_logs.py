@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.observability.logs import rfc3339, url_for_logs
+from app.observability.logs import rfc3339
 
 
 def run_python(code: str) -> tuple[int, list[dict[str, object]]]:
@@ -142,15 +142,3 @@ def test_an_access_line_is_not_lost_when_the_process_is_killed_right_after_the_r
 )
 def test_timestamps_always_have_six_fraction_digits_so_they_sort_as_text(moment: datetime, expected: str) -> None:
     assert rfc3339(moment) == expected
-
-
-@pytest.mark.parametrize(
-    ("url", "shown"),
-    [
-        ("https://user:pw@idp.example/keys?api_key=k#frag", "https://user:***@idp.example/keys"),
-        ("http://collector:4318/v1/traces", "http://collector:4318/v1/traces"),
-        ("https://[::1/keys?api_key=k", "<unparsable URL>"),
-    ],
-)
-def test_a_url_reaches_the_logs_without_its_password_query_or_fragment(url: str, shown: str) -> None:
-    assert url_for_logs(url) == shown

@@ -104,7 +104,9 @@ class SQLiteDatabase:
         return rows
 
     async def fetch_together(self, steps: Sequence[Step]) -> list[Rows]:
-        adapted = [(statement.sql, _adapted(parameters)) for statement, parameters in steps]
+        # Adapted once for the steps that share them (as a claim and its insert do).
+        by_identity = {id(parameters): _adapted(parameters) for _, parameters in steps}
+        adapted = [(statement.sql, by_identity[id(parameters)]) for statement, parameters in steps]
         return await self._write(lambda connection: _in_savepoint(connection, adapted))
 
     async def ping(self) -> None:

@@ -69,6 +69,12 @@ TAKE_KEY_IF_EXPIRED = ", ".join(
     f"THEN excluded.{column} ELSE idempotency_keys.{column} END"
     for column in ("fingerprint", "item_id", "created_at", "expires_at")
 )
+# A key never sent before, the usual case and the cheapest: stored, and returned; one stored already is left as it is.
+INSERT_NEW_KEY = Statement(
+    "INSERT INTO idempotency_keys (scope, key, fingerprint, item_id, created_at, expires_at) "
+    "VALUES (:owner, :key, :fingerprint, :id, :created_at, :expires_at) ON CONFLICT (scope, key) DO NOTHING "
+    "RETURNING item_id"
+)
 CLAIM_KEY = Statement(
     "INSERT INTO idempotency_keys (scope, key, fingerprint, item_id, created_at, expires_at) "
     "VALUES (:owner, :key, :fingerprint, :id, :created_at, :expires_at) "
@@ -121,6 +127,13 @@ class ItemStore:
         return what the key created: `item`, or the original item as its create answered it; `IdempotencyKeyReused`
         when the original came from another body."""
         parameters = {**msgspec.structs.asdict(item), **keyed._asdict()}
+        inserted, _ = await self.database.fetch_together(
+            [(INSERT_NEW_KEY, parameters), (INSERT_CLAIMED_ITEM, parameters)]
+        )
+        if inserted.records:
+            return item
+        # Stored before: by an earlier create, or expired and free again (an upsert costs twice a plain insert on
+        # SQLite's one writer, so only such keys pay for it).
         claims, _ = await self.database.fetch_together([(CLAIM_KEY, parameters), (INSERT_CLAIMED_ITEM, parameters)])
         (claimed,) = claims.into(ClaimedKey)
         if claimed.item_id == item.id:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from app.items.models import UUID7Generator
+from app.items.idempotency import KeyedCreate
+from app.items.models import Item, ItemPatch, UUID7Generator
 
 NOW_NS = 1_764_000_000_123_456_789
 
@@ -28,3 +29,11 @@ def test_ids_carry_the_creation_millisecond() -> None:
     item_id = UUID7Generator(lambda: NOW_NS)()
 
     assert item_id.int >> 80 == NOW_NS // 1_000_000
+
+
+def test_no_item_field_shares_a_name_with_the_other_parameters_of_the_stores_statements() -> None:
+    # The statements take an item's fields and a key's (or a condition's) by name, side by side in one mapping: a
+    # field named like one of those would silently stand for the other.
+    others = {*KeyedCreate._fields, "versions", "unwanted_versions", "after", "limit", "now"}
+    assert not set(Item.__struct_fields__) & others
+    assert not set(ItemPatch.__struct_fields__) & others

@@ -16,7 +16,8 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})  # plain http only
 SWITCH_SYNONYMS = {"yes": "true", "on": "true", "no": "false", "off": "false"}  # msgspec reads true/false, 1/0 itself
 SAMPLERS = tuple(base + name for base in ("", "parentbased_") for name in ("always_on", "always_off", "traceidratio"))
 ISSUING = "the URL of the identity provider that issues access tokens"
-ISSUER_REQUIRED = f"{ISSUING}: required with ENVIRONMENT=production (set AUTH_DISABLED=true to run open on purpose)"
+OPEN_ENVIRONMENTS = ("development", "test")  # `just run`'s and the tests': anywhere else fails closed without tokens
+ISSUER_REQUIRED = f"{ISSUING}: required unless ENVIRONMENT is {' or '.join(OPEN_ENVIRONMENTS)} (or AUTH_DISABLED=true)"
 
 
 class SettingsError(Exception):
@@ -45,7 +46,7 @@ def redact_url(url: str) -> str:
 
 def web_url(url: str, *, http_anywhere: bool = False, file: bool = False) -> str | None:
     if file and url.startswith("file:///") and len(url) > len("file:///"):
-        return url  # a key set on disk: `just token`'s development key (Settings refuses one in production)
+        return url  # a key set on disk: `just token`'s development key (Settings refuses it in deployments)
     parts = urlsplit(url)
     parts.port  # noqa: B018 - raises ValueError, a refusal, for a port that is not a number
     plain_http = parts.scheme == "http" and (http_anywhere or parts.hostname in LOOPBACK_HOSTS)
@@ -105,7 +106,7 @@ Database = Annotated[DatabaseURL, Rule(DB_URLS, DatabaseURL.parse, redact_url)]
 Directory = Annotated[str, Rule("an existing directory", lambda path: path if Path(path).is_dir() else None)]
 IPs = Annotated[tuple[str, ...], Rule("comma-separated IP addresses or networks (10.0.0.0/8), or *", ip_addresses)]
 IssuerURL = Annotated[str, Rule("an https URL (http only on localhost)", web_url, redact_url)]
-JWKS_URLS = "an https URL (http only on localhost; file:/// outside production)"
+JWKS_URLS = f"an https URL (http only on localhost; file:/// only with ENVIRONMENT {' or '.join(OPEN_ENVIRONMENTS)})"
 PRINTABLE = Rule("up to 256 printable characters without spaces", lambda t: t if t.isprintable() else None)
 Sampler = Annotated[str, Rule("one of " + ", ".join(SAMPLERS), lambda t: t.lower() if t.lower() in SAMPLERS else None)]
 COLLECTOR = Rule("an http or https URL of an OTLP/HTTP receiver", partial(web_url, http_anywhere=True), redact_url)
@@ -167,11 +168,11 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
     def __post_init__(self) -> None:
         if self.metrics_port == self.port:
             raise SettingsError("METRICS_PORT", str(self.port), f"a port other than PORT ({self.port}), or unset")
-        production = self.environment.lower() in {"production", "prod"}  # must neither run open nor trust a file
+        deployed = self.environment not in OPEN_ENVIRONMENTS  # must neither run open by default nor trust a file
         issuer, audience, jwks_url = self.auth_issuer, self.auth_audience, self.auth_jwks_url
-        if production and jwks_url and jwks_url.startswith("file:"):
+        if deployed and jwks_url and jwks_url.startswith("file:"):
             raise SettingsError("AUTH_JWKS_URL", redact_url(jwks_url), JWKS_URLS)
-        if issuer is None and production and not self.auth_disabled:
+        if issuer is None and deployed and not self.auth_disabled:
             raise SettingsError("AUTH_ISSUER", "", ISSUER_REQUIRED)
         if issuer is None and (jwks_url or audience):
             variable, value = ("AUTH_JWKS_URL", redact_url(jwks_url)) if jwks_url else ("AUTH_AUDIENCE", audience or "")

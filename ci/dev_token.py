@@ -6,8 +6,8 @@
 
 The key (EC P-256) is made on first use in .dev-auth/ (DEV_AUTH_DIR overrides), which git ignores and the
 image's build context never holds; its public half is written there as a JWK Set that the service reads
-from disk. The service accepts a key set on disk only outside ENVIRONMENT=production, and only when told
-to with AUTH_JWKS_URL: the image and the deploy files never are.
+from disk. The service accepts a key set on disk only with ENVIRONMENT development or test, and only when
+told to with AUTH_JWKS_URL: the image and the deploy files never are.
 """
 
 from __future__ import annotations

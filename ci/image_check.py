@@ -85,13 +85,29 @@ class ImageCheck:
         result = subprocess.run([self.engine, "logs", self.container], capture_output=True, text=True, check=False)
         return result.stdout + result.stderr
 
+    def refuses_to_run_open(self) -> None:
+        """Fails closed: run as it is, without saying who may call it, it names what is missing and stops."""
+        extra = shlex.split(os.environ.get("CONTAINER_RUN_ARGS", ""))
+        result = subprocess.run(
+            [self.engine, "run", "--rm", "--read-only", *extra, self.image],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        lines = result.stdout.splitlines()
+        if result.returncode != 2 or len(lines) != 1 or json.loads(lines[0]).get("variable") != "AUTH_ISSUER":
+            raise CheckFailed(f"run without AUTH_ISSUER: exit {result.returncode}, not 2 naming it:\n{result.stdout}")
+        self.passed("refuses to start without AUTH_ISSUER: exit 2, one line naming it")
+
     def run_checks(self) -> None:
         self.figures["image size"] = human(
             int(self.engine_run("image", "inspect", "--format", "{{.Size}}", self.image))
         )
-        seconds = self.wait_until_healthy(self.start())
+        self.refuses_to_run_open()
+        seconds = self.wait_until_healthy(self.start("AUTH_DISABLED=true"))
         self.figures["run to healthy"] = f"{seconds:.2f} s"
-        self.passed(f"healthy {seconds:.2f} s after run, with a read-only root filesystem")
+        self.passed(f"healthy {seconds:.2f} s after run, with a read-only root filesystem, open on purpose")
 
         if subprocess.run([sys.executable, str(SMOKE), self.url], check=False).returncode != 0:
             raise CheckFailed("the smoke test failed")

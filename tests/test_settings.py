@@ -178,20 +178,27 @@ def test_the_metrics_directory_must_exist(tmp_path: Path) -> None:
         Settings.from_environ({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "missing")})
 
 
-def test_without_an_issuer_access_is_open_outside_production() -> None:
+def test_without_an_issuer_access_is_open_only_in_development_and_the_tests() -> None:
     assert Settings.from_environ({}).auth is None
-    assert Settings.from_environ({"ENVIRONMENT": "staging"}).auth is None
+    assert Settings.from_environ({"ENVIRONMENT": "development"}).auth is None
+    assert Settings.from_environ({"ENVIRONMENT": "test"}).auth is None
 
 
-@pytest.mark.parametrize("production", ["production", "Production", "PROD", "prod"])
-def test_production_refuses_to_run_open_unless_told_so_on_purpose(production: str) -> None:
+# Anything but the two names fails closed: a staging, a misspelling, another word for production, another case.
+@pytest.mark.parametrize(
+    "deployed", ["production", "prod", "prd", "live", "staging", "kubernetes", "Development", "tests"]
+)
+def test_anywhere_else_refuses_to_run_open_unless_told_so_on_purpose(deployed: str) -> None:
     with pytest.raises(SettingsError) as raised:
-        Settings.from_environ({"ENVIRONMENT": production})
+        Settings.from_environ({"ENVIRONMENT": deployed})
     assert raised.value.variable == "AUTH_ISSUER"
     assert "AUTH_DISABLED=true" in raised.value.allowed
+    assert "development or test" in raised.value.allowed
 
-    settings = Settings.from_environ({"ENVIRONMENT": "production", "AUTH_DISABLED": "true"})
+    settings = Settings.from_environ({"ENVIRONMENT": deployed, "AUTH_DISABLED": "true"})
     assert (settings.auth, settings.auth_disabled) == (None, True)
+    issuer = {"AUTH_ISSUER": "https://idp.example", "AUTH_AUDIENCE": "items"}
+    assert Settings.from_environ({"ENVIRONMENT": deployed, **issuer}).auth is not None
 
 
 @pytest.mark.parametrize(
@@ -218,10 +225,10 @@ def test_production_refuses_to_run_open_unless_told_so_on_purpose(production: st
         ({"AUTH_ISSUER": "https://idp.example", "AUTH_AUDIENCE": "x", "AUTH_JWKS_MAX_AGE": "0"}, "AUTH_JWKS_MAX_AGE"),
         ({"AUTH_JWKS_MAX_STALE": "59"}, "AUTH_JWKS_MAX_STALE"),
         ({"AUTH_MAX_TOKEN_LIFETIME": str(31 * 86400)}, "AUTH_MAX_TOKEN_LIFETIME"),
-        # `just token`'s key set on disk is for development: production never trusts a file.
+        # `just token`'s key set on disk is for development: a deployment never trusts a file.
         (
             {
-                "ENVIRONMENT": "production",
+                "ENVIRONMENT": "staging",
                 "AUTH_ISSUER": "https://idp.example",
                 "AUTH_AUDIENCE": "items",
                 "AUTH_JWKS_URL": "file:///tmp/jwks.json",

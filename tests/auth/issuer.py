@@ -1,10 +1,15 @@
-"""A real identity provider for the tests: OpenID Connect discovery and a JWK Set served over HTTP on loopback,
-with keys generated per run, and tokens minted with them through PyJWT."""
+"""A real identity provider for the tests: OpenID Connect discovery and a JWK Set served over HTTP on loopback (or
+HTTPS anywhere), with keys generated per run, tokens minted with them through PyJWT, and a token endpoint that grants
+them to clients by their credentials (RFC 6749 section 4.4), as a deployment's smoke test asks for one."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import gzip
 import json
+import secrets
+import ssl
 import threading
 import time
 from collections.abc import Generator, Mapping
@@ -12,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -60,10 +65,14 @@ def ed25519_key(kid: str) -> SigningKey:
 
 @dataclass
 class Issuer:
-    """Serves /.well-known/openid-configuration and /jwks.json; `available` False refuses connections."""
+    """Serves /.well-known/openid-configuration and /jwks.json, and grants tokens at /token to `clients`."""
 
     keys: list[SigningKey]
-    port: int = field(default_factory=free_port)
+    port: int = field(default_factory=free_port)  # 0: any free port, known once started
+    bind: str = "127.0.0.1"
+    name: str = "127.0.0.1"  # the host in its URL, and so in the tokens' `iss`
+    tls: ssl.SSLContext | None = None  # serves HTTPS with it, else plain HTTP
+    clients: dict[str, str] = field(default_factory=dict[str, str])  # client id: its secret
     # Extra members of the published key set, as a provider might publish them (symmetric keys, encryption keys).
     extra_jwks: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     jwks_fetches: int = 0
@@ -76,7 +85,7 @@ class Issuer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'http' if self.tls is None else 'https'}://{self.name}:{self.port}"
 
     def environ(self, **extra: str) -> dict[str, str]:
         """The settings of a service that trusts this issuer; keys may be refetched every second (the least)."""
@@ -89,7 +98,24 @@ class Issuer:
 
     def discovery(self) -> bytes:
         issuer = self.url if self.discovery_issuer is None else self.discovery_issuer
-        return json.dumps({"issuer": issuer, "jwks_uri": f"{self.url}{self.jwks_path}"}).encode()
+        endpoints = {"jwks_uri": f"{self.url}{self.jwks_path}", "token_endpoint": f"{self.url}/token"}
+        return json.dumps({"issuer": issuer, **endpoints}).encode()
+
+    def grant(self, authorization: str, form: str) -> tuple[int, dict[str, Any]]:
+        """A client credentials grant, its client authenticated by HTTP Basic (client_secret_basic)."""
+        fields = {name: values[0] for name, values in parse_qs(form).items()}
+        scheme, _, credentials = authorization.partition(" ")
+        try:
+            client, _, secret = map(unquote, base64.b64decode(credentials, validate=True).decode().partition(":"))
+        except (binascii.Error, UnicodeDecodeError):
+            client, secret = "", ""
+        expected = self.clients.get(client)
+        if scheme.lower() != "basic" or expected is None or not secrets.compare_digest(expected, secret):
+            return 401, {"error": "invalid_client"}
+        if fields.get("grant_type") != "client_credentials":
+            return 400, {"error": "unsupported_grant_type"}
+        token = self.token(*fields.get("scope", "").split(), claims={"sub": client, "azp": client})
+        return 200, {"access_token": token, "token_type": "Bearer", "expires_in": 300}
 
     def start(self) -> None:
         issuer = self
@@ -116,10 +142,27 @@ class Issuer:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def do_POST(self) -> None:
+                if urlsplit(self.path).path != "/token":
+                    self.send_error(404)
+                    return
+                form = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode(errors="replace")
+                status, answer = issuer.grant(self.headers.get("Authorization", ""), form)
+                body = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Cache-Control", "no-store")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = ThreadingHTTPServer((self.bind, self.port), Handler)
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
+        self.port = self._server.server_address[1]
         # Polled often, so that stopping it (each test stops its issuer) takes milliseconds, not half a second.
         threading.Thread(target=self._server.serve_forever, args=(0.01,), daemon=True).start()
 

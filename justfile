@@ -14,14 +14,16 @@ export PATH := env("PATH") + ":/usr/sbin:/sbin"
 export JUST := just_executable()
 # Container images: podman or docker, whichever is installed (CONTAINER_ENGINE overrides).
 export ENGINE := env("CONTAINER_ENGINE", `command -v podman >/dev/null 2>&1 && echo podman || echo docker`)
+# The service's name: pyproject.toml's [project] name, its one source (`just rename` changes it).
+export SERVICE := shell("sed -n 's/^name = \"\\(.*\\)\"$/\\1/p' \"$1\"", justfile_directory() / "pyproject.toml")
 # Registries want lower case; GitHub's owner/repository names may not be.
-export IMAGE_NAME := lowercase(env("IMAGE", "ghcr.io/example-org/items-service"))
+export IMAGE_NAME := lowercase(env("IMAGE", "ghcr.io/example-org/" + SERVICE))
 # The Containerfile's default base, defined there only (where Renovate keeps it current).
 export DEFAULT_BASE := shell("sed -n 's/^ARG BASE_IMAGE=//p' \"$1\"", justfile_directory() / "Containerfile")
 export LOCAL_BASE := "localhost/python-base:3.11-bookworm"
 export CA_BUNDLE_FILE := env("CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
 export TRIVY := "docker.io/aquasec/trivy:0.69.3@sha256:bcc376de8d77cfe086a917230e818dc9f8528e3c852f7b1aff648949b6258d1c"
-export STAGING := "items-service-staging"
+export STAGING := SERVICE + "-staging"
 # kubectl, kubernetes-validate and checkov bring pydantic, which the tests' environment must not have: an environment
 # of their own (a lasting one, where Python keeps checkov's compiled modules: 4 s to start, not 12).
 export DEPLOY_TOOLS := "env -u VIRTUAL_ENV UV_PROJECT_ENVIRONMENT=.venv-deploy " + RUN + " --only-group deploy-tools"
@@ -36,6 +38,14 @@ default:
 # Install the locked environment (runtime and dev tools) into .venv
 sync:
     @{{UV}} sync --locked
+
+# Rename the service everywhere (a distribution and DNS name: orders-service); prints what it changed
+rename new_name:
+    @{{run}} python ci/rename.py "{{new_name}}"
+
+# Take the model's release TAG (after `git fetch model --tags`), keeping this service's name and changes
+update tag:
+    @{{run}} python ci/update.py "{{tag}}"
 
 # Apply pending schema migrations to DATABASE_URL, then exit (what Kubernetes' init container runs)
 migrate:

@@ -12,7 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins import PluginProtocol
 from litestar.types import ASGIApp
 
-from app import __version__
+from app import SERVICE_NAME, __version__
 from app.calculate.controller import CalculateController
 from app.db import database_for
 from app.db.lifespan import database_opened
@@ -88,7 +88,7 @@ def create_app(settings: Settings) -> ASGIApp:
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(
-            title="Items service",
+            title=SERVICE_NAME.replace("-", " ").capitalize(),  # "Items service"
             version=__version__,
             description="Items (persistent) and a calculator, served by Litestar and msgspec.",
             path=DOCS_PATH,

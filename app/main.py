@@ -17,6 +17,7 @@ import structlog
 import uvicorn
 from litestar.types import ASGIApp
 
+from app import SERVICE_NAME, __version__
 from app.asgi import create_app
 from app.db import migrate_schema
 from app.db.errors import MigrationBlocked, SchemaTooNew, StorageUnavailable
@@ -40,7 +41,7 @@ def serve() -> ASGIApp:
 
 def main(settings: Settings, argv: Sequence[str] | None = None) -> int:
     """Run the service; logging is configured from `settings` already."""
-    parser = argparse.ArgumentParser(prog="python -m app", description="Run the items service.")
+    parser = argparse.ArgumentParser(prog="python -m app", description=f"Run {SERVICE_NAME}.")
     parser.add_argument(
         "command",
         nargs="?",
@@ -58,6 +59,8 @@ def main(settings: Settings, argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _exit_after_graceful_shutdown)
     logger.info(
         "starting",
+        service=SERVICE_NAME,
+        version=__version__,
         environment=settings.environment,
         host=settings.host,
         port=settings.port,
@@ -134,7 +137,7 @@ def metrics_shared_across_workers(settings: Settings) -> Generator[None]:
     if settings.metrics and settings.workers > 1:
         directory = settings.metrics_multiprocess_dir
         if directory is None:
-            directory = created_directory = tempfile.mkdtemp(prefix="items-service-metrics-")
+            directory = created_directory = tempfile.mkdtemp(prefix=f"{SERVICE_NAME}-metrics-")
         for stale in Path(directory).glob("*.db"):  # counts of an earlier run would be added to this one's
             stale.unlink()
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
+from app import SERVICE_NAME
 from app.http.errors import ServiceError
 
-REALM = "items-service"
+REALM = SERVICE_NAME
 
 
 class AccessRefused(ServiceError):

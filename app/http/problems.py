@@ -12,12 +12,14 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, InternalServerException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
+from app import SERVICE_NAME
 from app.db.errors import StorageBusy, StorageUnavailable
 from app.http.errors import FieldError, InvalidInput, ServiceError
 from app.observability.logs import get_logger
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-PROBLEM_TYPE_PREFIX = "tag:items-service,2026:problems/"
+# A contract clients may match on: it follows the service's name (README.md#start-your-own-service).
+PROBLEM_TYPE_PREFIX = f"tag:{SERVICE_NAME},2026:problems/"
 
 logger = get_logger("app.problems")
 

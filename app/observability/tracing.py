@@ -31,7 +31,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from structlog.typing import EventDict
 
-from app import __version__
+from app import SERVICE_NAME, __version__
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 
 # Probes and scrapes: several a second from every kubelet and Prometheus, and nothing anyone wants to trace.
 UNTRACED_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
-DEFAULT_SERVICE_NAME = "items-service"
 # How long the spans still queued at shutdown get to reach the collector, after the requests drained (for up to
 # SHUTDOWN_TIMEOUT): a live collector takes milliseconds for the batch processor's whole queue, and the grace periods
 # of the deploy files (Compose, Kubernetes) leave this much beyond the draining.
@@ -95,7 +94,7 @@ class Tracing:
         from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: PLC0415
 
         defaults = {
-            "service.name": DEFAULT_SERVICE_NAME,
+            "service.name": SERVICE_NAME,
             "service.version": __version__,
             "deployment.environment.name": self.settings.environment,
         }
@@ -104,7 +103,7 @@ class Tracing:
         # The sampler comes from OTEL_TRACES_SAMPLER(_ARG), the exporter's headers and timeout from OTEL_EXPORTER_*.
         provider = TracerProvider(resource=resource)
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=self.settings.traces_endpoint)))
-        self.tracer = provider.get_tracer("app", __version__)
+        self.tracer = provider.get_tracer(SERVICE_NAME, __version__)
         try:
             yield
         finally:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from app import SERVICE_NAME, __version__
 from tests.conftest import sqlite_url
 from tests.service import Service, free_port, uv_executable, wait_until_live
 
@@ -49,4 +50,5 @@ def test_just_run_writes_only_json_lines_and_stops_cleanly(
 
     records = service.records()  # fails on any line that is not JSON
     assert records[0]["event"] == "starting"
+    assert (records[0]["service"], records[0]["version"]) == (SERVICE_NAME, __version__)
     assert records[-1]["event"].startswith("Finished server process")

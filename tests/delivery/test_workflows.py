@@ -189,7 +189,7 @@ def test_scorecard_keeps_to_the_restrictions_on_workflows_that_publish() -> None
 
 def test_ci_install_installs_every_template(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "ci", tmp_path / "ci")
-    for name in ("justfile", "Containerfile"):
+    for name in ("justfile", "Containerfile", "pyproject.toml"):
         shutil.copy(ROOT / name, tmp_path)
 
     subprocess.run([just_executable(), "ci-install"], cwd=tmp_path, capture_output=True, check=True)

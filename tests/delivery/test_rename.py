@@ -38,7 +38,7 @@ def test_a_rename_leaves_none_of_the_model_names_outside_the_changelog(renamed: 
     ).read_text() == f"v{run(uv_executable(), 'version', '--short', cwd=checkout).stdout}"
     assert f'name = "{NEW_NAME}"' in (checkout / "pyproject.toml").read_text()
     assert (checkout / "CHANGELOG.md").read_bytes() == (ROOT / "CHANGELOG.md").read_bytes(), "history stays as it was"
-    assert "ci/deploy/grafana/dashboards/orders-service.json" in git("ls-files", cwd=checkout).stdout
+    assert f"ci/deploy/grafana/dashboards/{NEW_NAME}.json" in git("ls-files", cwd=checkout).stdout
     # It prints what it changed, file by file.
     assert "pyproject.toml: 1 replaced" in printed
     assert f"-> ci/deploy/grafana/dashboards/{NEW_NAME}.json" in printed

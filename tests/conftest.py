@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import inspect
 import os
 import socket
 import subprocess
 import sysconfig
+import tempfile
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -69,6 +71,7 @@ def measured_subprocesses(
 # Set for the session: a process a test starts without it was given an environment of its own, without uv's cache,
 # the machine's certificates and proxies (a test that failed on a fresh machine did so).
 INHERITED = "ITEMS_TESTS_ENVIRONMENT_INHERITED"
+PORT_WINDOWS = 32
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -98,22 +101,29 @@ def signing_keys() -> list[SigningKey]:
 
 
 @pytest.fixture(scope="session")
-def issuer_port(worker_id: str) -> int:
-    """Each worker's issuers listen on one port: the settings of the apps trusting them are then equal (built_apps).
+def issuer_port() -> Iterator[int]:
+    """Each session's issuers listen on one port: the settings of the apps trusting them are then equal (built_apps).
     Below the kernel's ephemeral range, where no `free_port()` of another test can be handed it while it is closed,
-    and in a window of its own for each worker."""
+    and in a window of 100 ports that the session claims for its life with a lock: no other session on the machine
+    (another worker, or one a test started in a copy of the checkout) binds there meanwhile."""
     ephemeral_from = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    worker = 0 if worker_id == "master" else int(worker_id.removeprefix("gw"))
-    window_end = ephemeral_from - 100 * worker
-    for port in range(window_end - 1, window_end - 100, -1):
-        with socket.socket() as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the issuer's server binds it
+    for window in range(PORT_WINDOWS):
+        with (Path(tempfile.gettempdir()) / f"items-tests-ports-{window}.lock").open("w") as claim:
             try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
+                fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
                 continue
-            return port
-    pytest.fail(f"no free port from {window_end - 99} to {window_end - 1}")
+            window_end = ephemeral_from - 100 * window
+            for port in range(window_end - 1, window_end - 100, -1):
+                with socket.socket() as probe:
+                    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the issuer's server binds it
+                    try:
+                        probe.bind(("127.0.0.1", port))
+                    except OSError:
+                        continue
+                yield port
+                return
+    pytest.fail(f"no free port below {ephemeral_from} in a window no other test session holds")
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ IDENTITY = {
 # This service's name in each form it takes (issue 30 lists them): a rename leaves none behind. A service renamed
 # from the model runs these tests too, with its own names here, and renames itself to another.
 OLD_NAMES = ("items-service", "items_service", "ItemsService", "items-staging", "items-production")
-NEW_NAME = next(name for name in ("orders-service", "billing-service") if name != SERVICE_NAME)
+NEW_NAME = max({"orders-service", "billing-service"} - {SERVICE_NAME})  # orders-service, unless it is this one
 # What a service started from the model records; the model has none, nor has a copy standing for it.
 MODEL_RELEASE = ".model-release"
 # The renamed service's own tests that a rename could break: what it says it is, to clients and in its files.
@@ -39,8 +39,11 @@ RENAMED_TESTS = (
 
 
 def run(*command: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    # TEST_DATABASE_URL aside: the copy's tests empty the database they are given, under the feet of this session's.
+    # Without it they start a PostgreSQL server of their own.
+    environment = {name: value for name, value in os.environ.items() if name != "TEST_DATABASE_URL"}
     return subprocess.run(
-        command, cwd=cwd, env={**os.environ, **IDENTITY}, capture_output=True, text=True, timeout=600, check=check
+        command, cwd=cwd, env={**environment, **IDENTITY}, capture_output=True, text=True, timeout=600, check=check
     )
 
 

@@ -46,7 +46,13 @@ def create_app(settings: Settings) -> ASGIApp:
 
         tracing = Tracing(settings)
         database = TracedDatabase(database, tracing, settings.database)
-    items = ItemService(ItemStore(database), settings.idempotency_ttl, settings.require_if_match, KeysInFlight())
+    items = ItemService(
+        ItemStore(database),
+        settings.idempotency_ttl,
+        settings.require_if_match,
+        KeysInFlight(),
+        settings.auth_tenant_claim,
+    )
 
     @asynccontextmanager
     async def serving(_app: Litestar) -> AsyncGenerator[None]:

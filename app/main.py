@@ -121,6 +121,7 @@ def authentication_fields(settings: Settings) -> dict[str, str]:
         "auth_issuer": settings.auth.issuer,
         "auth_audience": settings.auth.audience,
         "auth_jwks_url": redact_url(settings.auth.jwks_url or settings.auth.discovery_url),
+        "auth_tenant_claim": settings.auth.tenant_claim or "unset: items are shared",
     }
 
 

@@ -91,6 +91,7 @@ class AuthSettings(msgspec.Struct, frozen=True):
     jwks_min_interval: float = 30.0
     jwks_max_stale: float = 86400.0  # cached keys verify nothing once this long without a fetch that worked
     max_token_lifetime: float = 86400.0  # from iat to exp: a token valid for longer is refused
+    tenant_claim: str | None = None  # the claim naming the caller's tenant; None: every item is everyone's
 
     @property
     def discovery_url(self) -> str:  # OpenID Connect Discovery 1.0, section 4: the issuer without its trailing slash
@@ -150,6 +151,7 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
     auth_jwks_min_interval: Annotated[float, Meta(ge=1, le=3600)] = AUTH_DEFAULTS.jwks_min_interval
     auth_jwks_max_stale: Annotated[float, Meta(ge=60, le=30 * 86400)] = AUTH_DEFAULTS.jwks_max_stale
     auth_max_token_lifetime: Annotated[float, Meta(ge=60, le=30 * 86400)] = AUTH_DEFAULTS.max_token_lifetime
+    auth_tenant_claim: Annotated[str, Meta(max_length=256, pattern=r"^\S*$"), PRINTABLE] | None = None
     # OpenTelemetry's, which its SDK reads too: what the service cannot honour is refused, not ignored with a warning.
     otel_sdk_disabled: Switch = False
     otel_traces_exporter: Literal["otlp", "none"] | None = None
@@ -174,9 +176,14 @@ class Settings(msgspec.Struct, frozen=True, rename="upper"):
             raise SettingsError("AUTH_JWKS_URL", redact_url(jwks_url), JWKS_URLS)
         if issuer is None and deployed and not self.auth_disabled:
             raise SettingsError("AUTH_ISSUER", "", ISSUER_REQUIRED)
-        if issuer is None and (jwks_url or audience):
-            variable, value = ("AUTH_JWKS_URL", redact_url(jwks_url)) if jwks_url else ("AUTH_AUDIENCE", audience or "")
-            raise SettingsError(variable, value, "to be unset while AUTH_ISSUER is unset")
+        needing_an_issuer = {
+            "AUTH_JWKS_URL": jwks_url and redact_url(jwks_url),
+            "AUTH_AUDIENCE": audience,
+            "AUTH_TENANT_CLAIM": self.auth_tenant_claim,
+        }
+        for variable, value in needing_an_issuer.items():
+            if issuer is None and value:
+                raise SettingsError(variable, value, "to be unset while AUTH_ISSUER is unset")
         if issuer and self.auth_disabled:
             raise SettingsError("AUTH_DISABLED", "true", "false while AUTH_ISSUER is set: unset one of them")
         if issuer and not audience:

@@ -43,6 +43,7 @@ def test_values_are_read_from_the_environment() -> None:
             "AUTH_JWKS_URL": "https://login.example.com/keys",
             "AUTH_JWKS_MAX_AGE": "600",
             "AUTH_JWKS_MIN_INTERVAL": "5",
+            "AUTH_TENANT_CLAIM": "org_id",
         }
     )
 
@@ -59,7 +60,12 @@ def test_values_are_read_from_the_environment() -> None:
     assert settings.forwarded_allow_ips == ("10.0.0.0/8", "192.168.1.7", "::1")
     assert settings.idempotency_ttl == 3600
     assert settings.auth == AuthSettings(
-        "https://login.example.com/realms/items/", "items-api", "https://login.example.com/keys", 600.0, 5.0
+        "https://login.example.com/realms/items/",
+        "items-api",
+        "https://login.example.com/keys",
+        600.0,
+        5.0,
+        tenant_claim="org_id",
     )
     assert (
         AuthSettings("https://login.example.com/realms/items/", "a").discovery_url
@@ -207,6 +213,12 @@ def test_anywhere_else_refuses_to_run_open_unless_told_so_on_purpose(deployed: s
         ({"AUTH_ISSUER": "https://idp.example"}, "AUTH_AUDIENCE"),
         ({"AUTH_AUDIENCE": "items"}, "AUTH_AUDIENCE"),
         ({"AUTH_JWKS_URL": "https://idp.example/keys"}, "AUTH_JWKS_URL"),
+        # Tenants come from verified tokens: without an issuer there are none to read them from.
+        ({"AUTH_TENANT_CLAIM": "org_id"}, "AUTH_TENANT_CLAIM"),
+        (
+            {"AUTH_ISSUER": "https://idp.example", "AUTH_AUDIENCE": "items", "AUTH_TENANT_CLAIM": "org id"},
+            "AUTH_TENANT_CLAIM",
+        ),
         ({"AUTH_ISSUER": "https://idp.example", "AUTH_AUDIENCE": "items", "AUTH_DISABLED": "true"}, "AUTH_DISABLED"),
         # Plain http from anywhere but this machine would let whoever sits on the path swap the keys.
         ({"AUTH_ISSUER": "http://idp.example", "AUTH_AUDIENCE": "items"}, "AUTH_ISSUER"),

@@ -48,6 +48,8 @@ class AccessToken(msgspec.Struct, frozen=True):
     scopes: frozenset[str]
     client_id: str | None = None
     subject: str | None = None  # `sub`: the user, or for a client acting on its own behalf the client
+    # The AUTH_TENANT_CLAIM's value, exactly as sent; None where tenancy is off, or the claim is no non-empty string.
+    tenant: str | None = None
 
 
 def caller_of(scope: Any) -> AccessToken | None:

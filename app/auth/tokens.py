@@ -106,7 +106,13 @@ class TokenVerifier:
                 f"The token is valid for longer than {self._settings.max_token_lifetime:g} s (iat to exp), more than "
                 "this service accepts."
             )
-        access = AccessToken(scopes=scopes_of(claims), client_id=client_of(claims), subject=_text(claims.get("sub")))
+        tenant_claim = self._settings.tenant_claim
+        access = AccessToken(
+            scopes=scopes_of(claims),
+            client_id=client_of(claims),
+            subject=_text(claims.get("sub")),
+            tenant=None if tenant_claim is None else _text(claims.get(tenant_claim)),
+        )
         if access.client_id is None and access.subject is None:
             raise InvalidToken("The token names neither a subject (sub) nor a client (azp or client_id).")
         # An int: any size compares with the clock, where a float could overflow.

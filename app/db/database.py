@@ -6,12 +6,18 @@ database_for` returns each as a `Database`, so pyright refuses a backend that la
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Protocol
 
 from app.db.statements import Parameters, Rows, Statement
 
 Step = tuple[Statement, Parameters]
+# PostgreSQL settings made with SET LOCAL for a statement's transaction alone, which row-level security reads (the
+# tenant, app.items.store); never SET for a session, which a transaction-mode pooler would hand to another client.
+# SQLite has no settings: its statements filter for themselves.
+Local = Mapping[str, str]
+NO_LOCAL: Local = MappingProxyType({})
 
 
 class Database(Protocol):
@@ -29,10 +35,10 @@ class Database(Protocol):
         """Return when the database answers, on a connection of its own; raise `StorageUnavailable` if it does not."""
         ...
 
-    async def fetch(self, statement: Statement, parameters: Parameters) -> Rows:
+    async def fetch(self, statement: Statement, parameters: Parameters, local: Local = NO_LOCAL) -> Rows:
         """Run one statement (durably committed before returning, if it writes) and return the rows it returns."""
         ...
 
-    async def fetch_together(self, steps: Sequence[Step]) -> list[Rows]:
+    async def fetch_together(self, steps: Sequence[Step], local: Local = NO_LOCAL) -> list[Rows]:
         """Run writes in one transaction, all or none of them, and return each one's rows."""
         ...

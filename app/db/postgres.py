@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager, contextmanager
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from app.db.database import Step
+from app.db.database import NO_LOCAL, Local, Step
 from app.db.errors import MigrationBlocked, SchemaTooNew, StorageBusy, StorageUnavailable
 from app.db.migrations import Migration, bundled
 from app.db.retry import retry_until_available
@@ -64,12 +64,17 @@ class PostgresDatabase:
         self._pool = await retry_until_available(connect, settings.database_connect_timeout)
         self._probing = asyncio.Lock()  # of this start's event loop
 
-    async def fetch(self, statement: Statement, parameters: Parameters) -> Rows:
+    async def fetch(self, statement: Statement, parameters: Parameters, local: Local = NO_LOCAL) -> Rows:
         async with self._connection() as connection:
-            return await _rows(connection, statement, parameters)
+            if not local:  # one round trip: the statement is its own transaction
+                return await _rows(connection, statement, parameters)
+            async with connection.transaction():
+                await _set_local(connection, local)
+                return await _rows(connection, statement, parameters)
 
-    async def fetch_together(self, steps: Sequence[Step]) -> list[Rows]:
+    async def fetch_together(self, steps: Sequence[Step], local: Local = NO_LOCAL) -> list[Rows]:
         async with self._connection() as connection, connection.transaction():
+            await _set_local(connection, local)
             return [await _rows(connection, statement, parameters) for statement, parameters in steps]
 
     async def ping(self) -> None:
@@ -111,6 +116,11 @@ async def _rows(connection: PoolConnectionProxy, statement: Statement, parameter
     records = await connection.fetch(statement.positional_sql, *statement.arguments(parameters))
     columns = tuple(records[0].keys()) if records else ()
     return Rows(columns, [tuple(record) for record in records])
+
+
+async def _set_local(connection: PoolConnectionProxy, local: Local) -> None:
+    for name, value in local.items():  # set_config(..., true) is SET LOCAL, with the value a parameter
+        await connection.execute("SELECT set_config($1, $2, true)", name, value)
 
 
 @contextmanager

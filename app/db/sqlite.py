@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
-from app.db.database import Step
+from app.db.database import NO_LOCAL, Local, Step
 from app.db.errors import SchemaTooNew, StorageUnavailable
 from app.db.migrations import Migration, bundled, statements_of
 from app.db.retry import retry_until_available
@@ -96,14 +96,14 @@ class SQLiteDatabase:
             self._long_reads_thread.shutdown(wait=False)
             raise
 
-    async def fetch(self, statement: Statement, parameters: Parameters) -> Rows:
+    async def fetch(self, statement: Statement, parameters: Parameters, local: Local = NO_LOCAL) -> Rows:  # noqa: ARG002
         sql, arguments = statement.sql, _adapted(parameters)
         if statement.reads_only:
             return await self._read(sql, arguments)
         (rows,) = await self._write(lambda connection: [_rows(connection, sql, arguments)])
         return rows
 
-    async def fetch_together(self, steps: Sequence[Step]) -> list[Rows]:
+    async def fetch_together(self, steps: Sequence[Step], local: Local = NO_LOCAL) -> list[Rows]:  # noqa: ARG002
         # Adapted once for the steps that share them (as a claim and its insert do).
         by_identity = {id(parameters): _adapted(parameters) for _, parameters in steps}
         adapted = [(statement.sql, by_identity[id(parameters)]) for statement, parameters in steps]

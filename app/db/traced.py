@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from app.db.database import Database, Step
+from app.db.database import NO_LOCAL, Database, Local, Step
 from app.db.errors import StorageUnavailable
 from app.db.statements import Parameters, Rows, Statement
 from app.settings import DatabaseURL
@@ -55,13 +55,13 @@ class TracedDatabase:
     async def ping(self) -> None:
         await self.database.ping()
 
-    async def fetch(self, statement: Statement, parameters: Parameters) -> Rows:
-        return await self._traced(statement, self.database.fetch(statement, parameters))
+    async def fetch(self, statement: Statement, parameters: Parameters, local: Local = NO_LOCAL) -> Rows:
+        return await self._traced(statement, self.database.fetch(statement, parameters, local))
 
-    async def fetch_together(self, steps: Sequence[Step]) -> list[Rows]:
+    async def fetch_together(self, steps: Sequence[Step], local: Local = NO_LOCAL) -> list[Rows]:
         # One span for the transaction, whose steps commit as one, named by the last: what earlier steps claim or
         # check is for it (an idempotent create claims its key, then stores the item).
-        return await self._traced(steps[-1][0], self.database.fetch_together(steps))
+        return await self._traced(steps[-1][0], self.database.fetch_together(steps, local))
 
     async def _traced(self, statement: Statement, call: Awaitable[Result]) -> Result:
         if not trace.get_current_span().is_recording():

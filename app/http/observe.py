@@ -167,6 +167,7 @@ class RequestObserver:
                     duration_ms=round(seconds * 1000, 3),
                     client=None if client is None else client[0],
                     client_id=None if caller is None else caller.client_id,
+                    tenant=None if caller is None else caller.tenant,
                     user_agent=None if headers.user_agent is None else headers.user_agent.decode("latin-1"),
                 )
             reset_contextvars(**context_tokens)

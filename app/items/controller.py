@@ -31,6 +31,7 @@ from app.items.errors import (
     ItemInUnwantedVersion,
     ItemNotFound,
     ItemVersionMismatch,
+    TenantUnknown,
 )
 from app.items.idempotency import IdempotencyKeyHeader
 from app.items.models import Item, ItemCreate, ItemPatch, replacement
@@ -129,6 +130,7 @@ PROBLEMS: dict[type[Exception], ProblemType] = {
     IdempotencyKeyMalformed: ProblemType(HTTPStatus.BAD_REQUEST, "idempotency-key-malformed"),
     IdempotencyKeyReused: ProblemType(HTTPStatus.UNPROCESSABLE_ENTITY, "idempotency-key-reused"),
     IdempotencyKeyInUse: ProblemType(HTTPStatus.CONFLICT, "idempotency-key-in-use", retry_after=1),
+    TenantUnknown: ProblemType(HTTPStatus.FORBIDDEN, "tenant-unknown"),
 }
 
 
@@ -178,7 +180,7 @@ class ItemController(Controller):
     ) -> Response[list[Item]]:
         after = None if cursor is None else decode_cursor(cursor)
         # One more than asked tells whether another page follows without a second query.
-        page = await items.store.list_after(after, limit + 1)
+        page = await items.list_after(after, limit + 1, caller_of(request.scope))
         headers: dict[str, str] = {}
         if len(page) > limit:
             page = page[:limit]
@@ -203,10 +205,11 @@ class ItemController(Controller):
         self,
         item_id: ItemId,
         items: Injected[ItemService],
+        request: Request[Any, Any, Any],
         if_match: IfMatch = "",
         if_none_match: IfNoneMatch = "",
     ) -> Response[Item]:
-        item, version = await items.store.get(parse_item_id(item_id))
+        item, version = await items.get(parse_item_id(item_id), caller_of(request.scope))
         # RFC 9110, section 13.2.2: If-Match first, then If-None-Match.
         must_match(if_match, version)
         if none_match(if_none_match, version):
@@ -226,11 +229,13 @@ class ItemController(Controller):
         item_id: ItemId,
         data: JSONBody[ItemCreate],
         items: Injected[ItemService],
+        request: Request[Any, Any, Any],
         if_match: IfMatch = "",
         if_none_match: IfNoneMatch = "",
     ) -> Response[Item]:
         preconditions = items.write_preconditions(if_match, if_none_match)
-        return with_entity_tag(*await items.store.update(parse_item_id(item_id), replacement(data), preconditions))
+        caller = caller_of(request.scope)
+        return with_entity_tag(*await items.update(parse_item_id(item_id), replacement(data), caller, preconditions))
 
     @patch(
         ONE_ITEM,
@@ -245,11 +250,13 @@ class ItemController(Controller):
         item_id: ItemId,
         data: JSONBody[ItemPatch],
         items: Injected[ItemService],
+        request: Request[Any, Any, Any],
         if_match: IfMatch = "",
         if_none_match: IfNoneMatch = "",
     ) -> Response[Item]:
         preconditions = items.write_preconditions(if_match, if_none_match)
-        return with_entity_tag(*await items.store.update(parse_item_id(item_id), data, preconditions))
+        caller = caller_of(request.scope)
+        return with_entity_tag(*await items.update(parse_item_id(item_id), data, caller, preconditions))
 
     @delete(
         ONE_ITEM,
@@ -262,10 +269,12 @@ class ItemController(Controller):
         self,
         item_id: ItemId,
         items: Injected[ItemService],
+        request: Request[Any, Any, Any],
         if_match: IfMatch = "",
         if_none_match: IfNoneMatch = "",
     ) -> None:
-        await items.store.delete(parse_item_id(item_id), items.write_preconditions(if_match, if_none_match))
+        preconditions = items.write_preconditions(if_match, if_none_match)
+        await items.delete(parse_item_id(item_id), caller_of(request.scope), preconditions)
 
 
 def created(item: Item) -> Response[Item]:

@@ -44,3 +44,10 @@ class IdempotencyKeyReused(Exception):
 class IdempotencyKeyInUse(Exception):
     def __init__(self) -> None:
         super().__init__("A create with this Idempotency-Key is still being processed: retry it in a moment.")
+
+
+class TenantUnknown(Exception):
+    """Tenancy is on (AUTH_TENANT_CLAIM) and the token names no tenant: it reaches no item, not even to learn of one."""
+
+    def __init__(self, claim: str) -> None:
+        super().__init__(f"The token names no tenant: its {claim} claim is missing, or not a non-empty string.")

@@ -80,11 +80,13 @@ def keyed_create(owner: str, raw_key: str, data: ItemCreate, item: Item, ttl_s: 
     )
 
 
-def key_owner(caller: AccessToken | None) -> str:
-    """Whose keys these are: the token's client and subject, or everyone's where tokens are not checked."""
+def key_owner(caller: AccessToken | None, tenant: str) -> str:
+    """Whose keys these are: the token's client and subject within its tenant, or everyone's where tokens are not
+    checked. Without a tenant, as before tenancy was: the keys stored then keep their owner."""
     if caller is None:
         return ""
-    return msgspec.json.encode([caller.client_id, caller.subject]).decode()
+    who = [caller.client_id, caller.subject]
+    return msgspec.json.encode([*who, tenant] if tenant else who).decode()
 
 
 class KeysInFlight:

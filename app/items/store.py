@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import msgspec
 
-from app.db.database import Database
+from app.db.database import NO_LOCAL, Database, Local
 from app.db.statements import Rows, Statement, columns, placeholders
 from app.http.conditional import UNCONDITIONAL, Preconditions
 from app.items.errors import IdempotencyKeyReused, ItemInUnwantedVersion, ItemNotFound, ItemVersionMismatch
@@ -26,6 +26,12 @@ FIELDS = Item.__struct_fields__
 COLUMNS = columns(FIELDS)
 # The ids sort by creation time; the first page starts after the smallest.
 BEFORE_EVERY_ID = UUID(int=0)
+# The tenant of every row made while tenancy is off: everyone's then, and reached by no tenant once it is on.
+NO_TENANT = ""
+# What row-level security reads on PostgreSQL (app/db/migrations/postgresql/0004_tenancy.sql), beneath each
+# statement's own `tenant = :tenant`: the tenant of the transaction, and the purge's leave to see every tenant's keys.
+TENANT_SETTING = "app.tenant"
+PURGING: Local = {"app.purging": "on"}
 
 
 # What a conditional write compares, in the statement that writes, so that no other write comes between: the
@@ -51,16 +57,18 @@ def _update(fields: tuple[str, ...]) -> str:
     changes = "".join(f"{field} = :{field}, " for field in fields)
     return (
         f"UPDATE items SET {changes}updated_at = :updated_at, version = version + 1 "
-        f"WHERE id = :id{{condition}} RETURNING {COLUMNS}, version"
+        f"WHERE id = :id AND tenant = :tenant{{condition}} RETURNING {COLUMNS}, version"
     )
 
 
-INSERT_ITEM = Statement(f"INSERT INTO items ({COLUMNS}, version) VALUES ({placeholders(FIELDS)}, {FIRST_VERSION})")
-SELECT_ITEM = Statement(f"SELECT {COLUMNS}, version FROM items WHERE id = :id")
-# One range over the primary key whatever plan PostgreSQL caches for the prepared statement.
-SELECT_PAGE = Statement(f"SELECT {COLUMNS} FROM items WHERE id > :after ORDER BY id LIMIT :limit")
-SELECT_VERSION = Statement("SELECT version FROM items WHERE id = :id")
-DELETE_ITEM = "DELETE FROM items WHERE id = :id{condition} RETURNING id"
+INSERT_ITEM = Statement(
+    f"INSERT INTO items ({COLUMNS}, tenant, version) VALUES ({placeholders(FIELDS)}, :tenant, {FIRST_VERSION})"
+)
+SELECT_ITEM = Statement(f"SELECT {COLUMNS}, version FROM items WHERE id = :id AND tenant = :tenant")
+# One range over the index of (tenant, id) whatever plan PostgreSQL caches for the prepared statement.
+SELECT_PAGE = Statement(f"SELECT {COLUMNS} FROM items WHERE tenant = :tenant AND id > :after ORDER BY id LIMIT :limit")
+SELECT_VERSION = Statement("SELECT version FROM items WHERE id = :id AND tenant = :tenant")
+DELETE_ITEM = "DELETE FROM items WHERE id = :id AND tenant = :tenant{condition} RETURNING id"
 
 # Claims a key, or finds it claimed: an expired key is taken over, one still valid kept as it is. Either way it
 # returns the key's row. Every assignment is evaluated against the old row's values, so the expiry is judged once.
@@ -70,20 +78,21 @@ TAKE_KEY_IF_EXPIRED = ", ".join(
     for column in ("fingerprint", "item_id", "created_at", "expires_at")
 )
 # A key never sent before, the usual case and the cheapest: stored, and returned; one stored already is left as it is.
+# The owner (app.items.idempotency.key_owner) names the tenant too: one tenant's key never meets another's.
 INSERT_NEW_KEY = Statement(
-    "INSERT INTO idempotency_keys (scope, key, fingerprint, item_id, created_at, expires_at) "
-    "VALUES (:owner, :key, :fingerprint, :id, :created_at, :expires_at) ON CONFLICT (scope, key) DO NOTHING "
+    "INSERT INTO idempotency_keys (scope, key, fingerprint, item_id, created_at, expires_at, tenant) "
+    "VALUES (:owner, :key, :fingerprint, :id, :created_at, :expires_at, :tenant) ON CONFLICT (scope, key) DO NOTHING "
     "RETURNING item_id"
 )
 CLAIM_KEY = Statement(
-    "INSERT INTO idempotency_keys (scope, key, fingerprint, item_id, created_at, expires_at) "
-    "VALUES (:owner, :key, :fingerprint, :id, :created_at, :expires_at) "
+    "INSERT INTO idempotency_keys (scope, key, fingerprint, item_id, created_at, expires_at, tenant) "
+    "VALUES (:owner, :key, :fingerprint, :id, :created_at, :expires_at, :tenant) "
     f"ON CONFLICT (scope, key) DO UPDATE SET {TAKE_KEY_IF_EXPIRED} RETURNING fingerprint, item_id, created_at"
 )
 # In the claim's transaction: the item is stored only when the key names it, that is when this create claimed it. A
 # concurrent create with the same key waits in PostgreSQL on the key's row until this one commits.
 INSERT_CLAIMED_ITEM = Statement(
-    f"INSERT INTO items ({COLUMNS}, version) SELECT {placeholders(FIELDS)}, {FIRST_VERSION} "
+    f"INSERT INTO items ({COLUMNS}, tenant, version) SELECT {placeholders(FIELDS)}, :tenant, {FIRST_VERSION} "
     "WHERE EXISTS (SELECT 1 FROM idempotency_keys WHERE scope = :owner AND key = :key AND item_id = :id)"
 )
 # Rows other replicas are purging at the same moment are skipped, not waited for (PostgreSQL; SQLite has one writer).
@@ -111,30 +120,34 @@ class ClaimedKey(msgspec.Struct, frozen=True):
 
 
 class ItemStore:
-    """Persistent items. Every method raises `StorageUnavailable` when the database cannot be reached."""
+    """Persistent items, each a tenant's: every method reads and writes only the rows of the `tenant` it is given
+    (NO_TENANT where tenancy is off). Every method raises `StorageUnavailable` when the database cannot be reached."""
 
     __slots__ = ("database",)
 
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    async def add(self, item: Item) -> None:
+    async def add(self, item: Item, tenant: str) -> None:
         """Store a new item durably before returning; its version is 1."""
-        await self.database.fetch(INSERT_ITEM, msgspec.structs.asdict(item))
+        await self.database.fetch(INSERT_ITEM, {**msgspec.structs.asdict(item), "tenant": tenant}, _local(tenant))
 
-    async def add_once(self, item: Item, keyed: KeyedCreate) -> Item:
+    async def add_once(self, item: Item, keyed: KeyedCreate, tenant: str) -> Item:
         """Store `item` and `keyed` in one transaction unless `keyed.key` is stored already (and not expired), and
         return what the key created: `item`, or the original item as its create answered it; `IdempotencyKeyReused`
         when the original came from another body."""
-        parameters = {**msgspec.structs.asdict(item), **keyed._asdict()}
+        parameters = {**msgspec.structs.asdict(item), **keyed._asdict(), "tenant": tenant}
+        local = _local(tenant)
         inserted, _ = await self.database.fetch_together(
-            [(INSERT_NEW_KEY, parameters), (INSERT_CLAIMED_ITEM, parameters)]
+            [(INSERT_NEW_KEY, parameters), (INSERT_CLAIMED_ITEM, parameters)], local
         )
         if inserted.records:
             return item
         # Stored before: by an earlier create, or expired and free again (an upsert costs twice a plain insert on
         # SQLite's one writer, so only such keys pay for it).
-        claims, _ = await self.database.fetch_together([(CLAIM_KEY, parameters), (INSERT_CLAIMED_ITEM, parameters)])
+        claims, _ = await self.database.fetch_together(
+            [(CLAIM_KEY, parameters), (INSERT_CLAIMED_ITEM, parameters)], local
+        )
         (claimed,) = claims.into(ClaimedKey)
         if claimed.item_id == item.id:
             return item
@@ -146,36 +159,39 @@ class ItemStore:
         )
 
     async def purge_expired_keys(self, now: datetime, limit: int) -> int:
-        """Forget up to `limit` Idempotency-Keys that expired before `now`; return how many."""
-        return len((await self.database.fetch(PURGE_KEYS, {"now": now, "limit": limit})).records)
+        """Forget up to `limit` Idempotency-Keys, every tenant's, that expired before `now`; return how many."""
+        return len((await self.database.fetch(PURGE_KEYS, {"now": now, "limit": limit}, PURGING)).records)
 
-    async def get(self, item_id: UUID) -> Versioned:
+    async def get(self, item_id: UUID, tenant: str) -> Versioned:
         """The item with this id, or `ItemNotFound`."""
-        rows = await self.database.fetch(SELECT_ITEM, {"id": item_id})
+        rows = await self.database.fetch(SELECT_ITEM, {"id": item_id, "tenant": tenant}, _local(tenant))
         if not rows.records:
             raise ItemNotFound(item_id)
         return _versioned(rows)
 
-    async def list_after(self, after: UUID | None, limit: int) -> list[Item]:
+    async def list_after(self, after: UUID | None, limit: int, tenant: str) -> list[Item]:
         """Up to `limit` items with ids greater than `after`, in id order."""
-        rows = await self.database.fetch(SELECT_PAGE, {"after": after or BEFORE_EVERY_ID, "limit": limit})
+        parameters = {"after": after or BEFORE_EVERY_ID, "limit": limit, "tenant": tenant}
+        rows = await self.database.fetch(SELECT_PAGE, parameters, _local(tenant))
         return rows.into(Item)
 
-    async def update(self, item_id: UUID, patch: ItemPatch, preconditions: Preconditions = UNCONDITIONAL) -> Versioned:
+    async def update(
+        self, item_id: UUID, patch: ItemPatch, tenant: str, preconditions: Preconditions = UNCONDITIONAL
+    ) -> Versioned:
         """Apply the set fields of `patch` and return the result, in one statement that also checks `preconditions`;
         raise `ItemNotFound`, or `ItemVersionMismatch` or `ItemInUnwantedVersion` when a precondition fails."""
         changes = {field: value for field, value in msgspec.structs.asdict(patch).items() if value is not msgspec.UNSET}
-        parameters: dict[str, object] = {**changes, "updated_at": utc_now(), "id": item_id}
-        rows = await self._write(_update(tuple(changes)), parameters, item_id, preconditions)
+        parameters = {**changes, "updated_at": utc_now(), "id": item_id, "tenant": tenant}
+        rows = await self._write(_update(tuple(changes)), parameters, preconditions)
         return _versioned(rows)
 
-    async def delete(self, item_id: UUID, preconditions: Preconditions = UNCONDITIONAL) -> None:
+    async def delete(self, item_id: UUID, tenant: str, preconditions: Preconditions = UNCONDITIONAL) -> None:
         """Remove the item, in one statement that also checks `preconditions`, or raise as `update` does."""
-        await self._write(DELETE_ITEM, {"id": item_id}, item_id, preconditions)
+        await self._write(DELETE_ITEM, {"id": item_id, "tenant": tenant}, preconditions)
 
-    async def _write(
-        self, template: str, parameters: dict[str, object], item_id: UUID, preconditions: Preconditions
-    ) -> Rows:
+    async def _write(self, template: str, parameters: dict[str, Any], preconditions: Preconditions) -> Rows:
+        item_id: UUID = parameters["id"]
+        tenant: str = parameters["tenant"]
         if_match, if_none_match = preconditions
         conditions: list[tuple[str, str]] = []
         if if_match is not None and not if_match.any_version:
@@ -183,26 +199,31 @@ class ItemStore:
             parameters["versions"] = sorted(if_match.versions)
         if if_none_match is not None:
             if if_none_match.any_version:  # false for any item there is: nothing to write
-                raise await self._why_not_changed(item_id, preconditions)
+                raise await self._why_not_changed(item_id, tenant, preconditions)
             conditions.append(IF_NONE_MATCH)
             # Weak comparison (RFC 9110, section 13.1.2): W/"3" names version 3 too.
             parameters["unwanted_versions"] = sorted(if_none_match.versions | if_none_match.weak_versions)
-        rows = await self.database.fetch(_conditional(template, tuple(conditions)), parameters)
+        rows = await self.database.fetch(_conditional(template, tuple(conditions)), parameters, _local(tenant))
         if not rows.records:
-            raise await self._why_not_changed(item_id, preconditions)
+            raise await self._why_not_changed(item_id, tenant, preconditions)
         return rows
 
-    async def _why_not_changed(self, item_id: UUID, preconditions: Preconditions) -> Exception:
+    async def _why_not_changed(self, item_id: UUID, tenant: str, preconditions: Preconditions) -> Exception:
         """Why a write changed no row, told in the order RFC 9110 (section 13.2.2) evaluates the preconditions:
         If-Match (false for a missing item too), then If-None-Match, then no such item."""
         if_match, if_none_match = preconditions
-        rows = await self.database.fetch(SELECT_VERSION, {"id": item_id})
+        rows = await self.database.fetch(SELECT_VERSION, {"id": item_id, "tenant": tenant}, _local(tenant))
         version: int | None = rows.value("version") if rows.records else None
         if if_match is not None and (version is None or not (if_match.any_version or version in if_match.versions)):
             return ItemVersionMismatch(item_id)
         if version is not None and if_none_match is not None:
             return ItemInUnwantedVersion(item_id)
         return ItemNotFound(item_id)
+
+
+def _local(tenant: str) -> Local:
+    """The transaction's tenant for row-level security; none while tenancy is off, which costs no round trip."""
+    return NO_LOCAL if tenant == NO_TENANT else {TENANT_SETTING: tenant}
 
 
 def _versioned(rows: Rows) -> Versioned:

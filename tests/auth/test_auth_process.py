@@ -43,11 +43,13 @@ def test_the_start_up_line_says_when_access_is_open_and_why(tmp_path: Path) -> N
         assert "AUTH_DISABLED=true" in str(starting_line(service.records())["authentication"])
 
 
-def test_tokens_never_reach_the_logs_and_the_access_line_names_the_client(issuer: Issuer, tmp_path: Path) -> None:
-    good = issuer.token("items:read", "items:write")
-    expired = issuer.token("items:read", claims={"exp": 1_000_000_000, "iat": 999_999_000})
-    unscoped = issuer.token("calculate")
-    environment = {"DATABASE_URL": sqlite_url(tmp_path), **issuer.environ()}
+def test_tokens_never_reach_the_logs_and_the_access_line_names_the_client_and_tenant(
+    issuer: Issuer, tmp_path: Path
+) -> None:
+    good = issuer.token("items:read", "items:write", claims={"org_id": "org-1"})
+    expired = issuer.token("items:read", claims={"exp": 1_000_000_000, "iat": 999_999_000, "org_id": "org-1"})
+    unscoped = issuer.token("calculate", claims={"org_id": "org-2"})
+    environment = {"DATABASE_URL": sqlite_url(tmp_path), **issuer.environ(AUTH_TENANT_CLAIM="org_id")}
     with running_service(environment, tmp_path / "service.log") as service:
         for token in (good, expired, unscoped, "not.a.token", "x" * 9000):
             httpx.get(f"{service.url}/api/v1/items", headers=bearer(token))
@@ -65,11 +67,17 @@ def test_tokens_never_reach_the_logs_and_the_access_line_names_the_client(issuer
         for part in token.split("."):
             assert part not in output
     assert "x" * 100 not in output
-    assert starting_line(records)["auth_issuer"] == issuer.url
+    assert (starting_line(records)["auth_issuer"], starting_line(records)["auth_tenant_claim"]) == (
+        issuer.url,
+        "org_id",
+    )
     access = [record for record in records if record["logger"] == "app.access" and record["route"] != "/health/live"]
     assert {record["status"] for record in access} == {200, 201, 401, 403}
     assert {record["client_id"] for record in access if record["status"] in (200, 201, 403)} == {"test-client"}
     assert {record["client_id"] for record in access if record["status"] == 401} == {None}
+    assert {record["tenant"] for record in access if record["status"] in (200, 201)} == {"org-1"}
+    assert {record["tenant"] for record in access if record["status"] == 403} == {"org-2"}
+    assert {record["tenant"] for record in access if record["status"] == 401} == {None}
     # The query string, which held a token, is never logged: the path is.
     assert {record["path"] for record in access} == {"/api/v1/items"}
     assert len(access) == 11

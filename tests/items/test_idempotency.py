@@ -18,6 +18,7 @@ from litestar.testing import AsyncTestClient
 from app.asgi import create_app
 from app.items.idempotency import PURGE_BATCH, KeyedCreate
 from app.items.models import utc_now
+from app.items.store import NO_TENANT
 from app.settings import Settings
 from tests.auth.conftest import auth_settings, bearer
 from tests.auth.issuer import Issuer
@@ -370,11 +371,11 @@ async def test_on_sqlite_a_create_whose_item_cannot_be_stored_leaves_its_key_fre
     failing = new_item("poison", "")
 
     with pytest.raises(sqlite3.IntegrityError):
-        await store.add_once(failing, key_for("poison"))
+        await store.add_once(failing, key_for("poison"), NO_TENANT)
     retried = new_item("retried", "")
-    assert await store.add_once(retried, key_for("retried")) is retried
+    assert await store.add_once(retried, key_for("retried"), NO_TENANT) is retried
 
-    assert await store.list_after(None, 10) == [retried]
+    assert await store.list_after(None, 10, NO_TENANT) == [retried]
     await store.close()
 
 

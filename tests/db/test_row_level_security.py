@@ -1,0 +1,115 @@
+"""Row-level security on PostgreSQL: beneath each query's own tenant filter, a statement sees and changes only the
+rows of the tenant its transaction names, so one that forgot its filter leaks nothing. Run as the service connects:
+a role that owns its tables and is neither superuser nor BYPASSRLS (a superuser, as the other tests connect, is never
+held by row-level security)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from litestar.types import ASGIApp
+
+from app.db import database_for
+from app.db.database import NO_LOCAL, Database
+from app.db.statements import Statement
+from app.items import store as item_statements
+from app.items.idempotency import KeyedCreate
+from app.items.models import ItemCreate, new_item, utc_now
+from app.items.store import NO_TENANT, ItemStore
+from app.settings import Settings
+from tests.auth.issuer import Issuer
+from tests.conftest import started
+from tests.items.test_tenancy import create, listed, of, tenancy_settings
+
+NAMES = Statement("SELECT name FROM items ORDER BY name")
+KEY_TENANTS = Statement("SELECT tenant FROM idempotency_keys ORDER BY tenant")
+
+
+@pytest.fixture
+async def owner_url(postgres_url: str, worker_id: str) -> str:
+    """A database of its own, owned by a role of its own that logs in with a password made for this test."""
+    role, password = f"items_rls_{worker_id}", secrets.token_hex(16)
+    admin = await asyncpg.connect(postgres_url)
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
+            await admin.execute(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS')
+        await admin.execute(f"ALTER ROLE \"{role}\" PASSWORD '{password}'")  # hex: nothing to quote
+        await admin.execute(f'DROP DATABASE IF EXISTS "{role}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{role}" OWNER "{role}"')
+    finally:
+        await admin.close()
+    parts = urlsplit(postgres_url)
+    return urlunsplit(parts._replace(netloc=f"{role}:{password}@{parts.hostname}:{parts.port}", path=f"/{role}"))
+
+
+@pytest.fixture
+async def database(owner_url: str) -> AsyncIterator[Database]:
+    opened = database_for(Settings.from_environ({"DATABASE_URL": owner_url, "ENVIRONMENT": "test"}))
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+async def names(database: Database, tenant: str | None) -> list[str]:
+    """Every item name a statement without any filter finds, in a transaction of `tenant` (None: of none)."""
+    local = NO_LOCAL if tenant is None else {"app.tenant": tenant}
+    return [name for (name,) in (await database.fetch(NAMES, {}, local)).records]
+
+
+def keyed(name: str) -> KeyedCreate:
+    return KeyedCreate(owner=name, key="k", fingerprint=b"f", expires_at=utc_now() - timedelta(seconds=1))
+
+
+async def test_a_statement_without_its_tenant_filter_finds_and_changes_only_its_tenants_rows(
+    database: Database,
+) -> None:
+    store = ItemStore(database)
+    for tenant in ("org-1", "org-2", NO_TENANT):
+        await store.add(new_item(ItemCreate(name=tenant or "nobody's", description="")), tenant)
+        await store.add_once(new_item(ItemCreate(name="keyed", description="")), keyed(tenant), tenant)
+
+    assert await names(database, "org-1") == ["keyed", "org-1"]
+    assert await names(database, None) == ["keyed", "nobody's"], "no tenant named: only the rows of none"
+    found = await database.fetch(KEY_TENANTS, {}, {"app.tenant": "org-2"})
+    assert found.records == [("org-2",)]
+    renamed = await database.fetch(
+        Statement("UPDATE items SET name = 'taken' RETURNING id"), {}, {"app.tenant": "org-1"}
+    )
+    assert len(renamed.records) == 2
+    assert await names(database, "org-2") == ["keyed", "org-2"]
+    with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError, match="row-level security"):
+        await database.fetch(Statement("UPDATE items SET tenant = 'org-2'"), {}, {"app.tenant": "org-1"})
+    # The purge alone sees every tenant's keys: all three have expired.
+    assert await store.purge_expired_keys(utc_now(), 10) == 3
+
+
+async def test_an_app_whose_queries_lost_their_tenant_filter_still_leaks_nothing(
+    owner_url: str,
+    postgres_url: str,
+    issuer: Issuer,
+    built_apps: dict[Settings, ASGIApp],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The defect planted: reading an item and a page without `tenant = :tenant`. As the service connects, row-level
+    security still answers another tenant's item as unknown; as a superuser, whom it never holds, the plant leaks."""
+    for name, tenant_filter in (("SELECT_ITEM", " AND tenant = :tenant"), ("SELECT_PAGE", "tenant = :tenant AND ")):
+        statement: Statement = getattr(item_statements, name)
+        assert tenant_filter in statement.sql
+        monkeypatch.setattr(item_statements, name, Statement(statement.sql.replace(tenant_filter, "")))
+    owner, stranger = of(issuer, "org-1"), of(issuer, "org-2")
+
+    async with started(tenancy_settings(issuer, owner_url), built_apps) as held:
+        item = await create(held, owner)
+        assert (await held.get(f"/api/v1/items/{item['id']}", headers=stranger)).status_code == 404
+        assert await listed(held, stranger) == []
+        assert await listed(held, owner) == [item]
+
+    async with started(tenancy_settings(issuer, postgres_url), built_apps) as unheld:
+        item = await create(unheld, owner)
+        assert (await unheld.get(f"/api/v1/items/{item['id']}", headers=stranger)).status_code == 200
+        assert await listed(unheld, stranger) == [item]

@@ -38,13 +38,10 @@ RENAMED_TESTS = (
 )
 
 
-def run(*command: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    # TEST_DATABASE_URL aside: the copy's tests empty the database they are given, under the feet of this session's.
-    # Without it they start a PostgreSQL server of their own.
-    environment = {name: value for name, value in os.environ.items() if name != "TEST_DATABASE_URL"}
-    return subprocess.run(
-        command, cwd=cwd, env={**environment, **IDENTITY}, capture_output=True, text=True, timeout=600, check=check
-    )
+def run(*command: str, cwd: Path, check: bool = True, database: str = "") -> subprocess.CompletedProcess[str]:
+    # The copy's tests empty the database TEST_DATABASE_URL names: one of their own, never this session's.
+    environment = {**os.environ, **IDENTITY, "TEST_DATABASE_URL": database}
+    return subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=600, check=check)
 
 
 def git(*arguments: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -79,8 +76,9 @@ def leftovers(checkout: Path) -> list[str]:
     return found.stdout.splitlines() + [path for path in files if any(name in path for name in OLD_NAMES)]
 
 
-def renamed_tests_pass(checkout: Path) -> subprocess.CompletedProcess[str]:
+def renamed_tests_pass(checkout: Path, database: str) -> subprocess.CompletedProcess[str]:
     """The renamed service's tests, in an environment of its own (uv makes it from the lock: a renamed lock that
-    does not fit its pyproject.toml fails here)."""
+    does not fit its pyproject.toml fails here), on the PostgreSQL database `database`. Not on a server of their
+    own: its programs would run as PostgreSQL's user, who may not enter this session's temporary directory."""
     command = [uv_executable(), "run", "--locked", "pytest", "-p", "no:cacheprovider", "-n", "0", "-q", *RENAMED_TESTS]
-    return run(*command, cwd=checkout, check=False)
+    return run(*command, cwd=checkout, check=False, database=database)

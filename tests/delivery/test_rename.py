@@ -45,10 +45,12 @@ def test_a_rename_leaves_none_of_the_model_names_outside_the_changelog(renamed: 
     assert f"tag:{NEW_NAME},2026:problems/" in printed
 
 
-def test_the_renamed_service_passes_its_tests_and_its_deployment_checks(renamed: tuple[Path, str]) -> None:
+def test_the_renamed_service_passes_its_tests_and_its_deployment_checks(
+    renamed: tuple[Path, str], copy_database: str
+) -> None:
     checkout, _ = renamed
 
-    tests = renamed_tests_pass(checkout)
+    tests = renamed_tests_pass(checkout, copy_database)
     assert tests.returncode == 0, tests.stdout[-3000:]
     deploy = run(uv_executable(), "run", "--locked", "just", "lint-deploy", cwd=checkout, check=False)
     assert deploy.returncode == 0, (deploy.stdout + deploy.stderr)[-3000:]

@@ -69,7 +69,9 @@ def update(team: Path, tag: str) -> tuple[int, str]:
     return result.returncode, result.stdout + result.stderr
 
 
-def test_a_team_takes_the_model_next_release_and_keeps_its_changes_and_name(started: tuple[Path, Path, str]) -> None:
+def test_a_team_takes_the_model_next_release_and_keeps_its_changes_and_name(
+    started: tuple[Path, Path, str], copy_database: str
+) -> None:
     model, team, first = started
     second = release(model, "1.99.0", MODEL_LINE)
     git("fetch", "--quiet", "--tags", "origin", cwd=team)
@@ -88,7 +90,7 @@ def test_a_team_takes_the_model_next_release_and_keeps_its_changes_and_name(star
     assert conflicted == ""
     assert git("status", "--porcelain", cwd=team).stdout == "", "the update is one commit, nothing left over"
     assert git("log", "-1", "--format=%s", cwd=team).stdout == f"Take the model's {second}\n"
-    tests = renamed_tests_pass(team)
+    tests = renamed_tests_pass(team, copy_database)
     assert tests.returncode == 0, tests.stdout[-3000:]
 
 

@@ -8,14 +8,18 @@ server is started again on a loopback port.
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import subprocess
 import tempfile
 import warnings
 from collections.abc import Generator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 from platformdirs import RuntimeDirWarning
 
 from tests.service import free_port
@@ -58,3 +62,29 @@ def throwaway_postgres() -> Generator[str]:
     finally:
         pg_ctl("--mode", "fast", "stop", check=False)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class OwnedDatabase:
+    """A database owned by a role of its own, as the service connects in production: neither superuser nor
+    BYPASSRLS, so row-level security holds it (a superuser, as the tests otherwise connect, is never held)."""
+
+    url: str  # as its role, with a password made for it
+    admin_url: str  # the same database as the server's superuser, who sees every tenant's rows
+
+
+async def owned_database(server_url: str, name: str) -> OwnedDatabase:
+    """Create (again) the database `name`, owned by the role `name`, on the server of the superuser's `server_url`."""
+    password = secrets.token_hex(16)
+    admin = await asyncpg.connect(server_url)
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", name):
+            await admin.execute(f'CREATE ROLE "{name}" LOGIN NOSUPERUSER NOBYPASSRLS')
+        await admin.execute(f"ALTER ROLE \"{name}\" PASSWORD '{password}'")  # hex: nothing to quote
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}" OWNER "{name}"')
+    finally:
+        await admin.close()
+    parts = urlsplit(server_url)
+    as_owner = parts._replace(netloc=f"{name}:{password}@{parts.hostname}:{parts.port}", path=f"/{name}")
+    return OwnedDatabase(urlunsplit(as_owner), urlunsplit(parts._replace(path=f"/{name}")))

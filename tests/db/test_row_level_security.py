@@ -5,10 +5,8 @@ held by row-level security)."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -25,6 +23,7 @@ from app.settings import Settings
 from tests.auth.issuer import Issuer
 from tests.conftest import started
 from tests.items.test_tenancy import create, listed, of, tenancy_settings
+from tests.postgres import owned_database
 
 NAMES = Statement("SELECT name FROM items ORDER BY name")
 KEY_TENANTS = Statement("SELECT tenant FROM idempotency_keys ORDER BY tenant")
@@ -32,19 +31,7 @@ KEY_TENANTS = Statement("SELECT tenant FROM idempotency_keys ORDER BY tenant")
 
 @pytest.fixture
 async def owner_url(postgres_url: str, worker_id: str) -> str:
-    """A database of its own, owned by a role of its own that logs in with a password made for this test."""
-    role, password = f"items_rls_{worker_id}", secrets.token_hex(16)
-    admin = await asyncpg.connect(postgres_url)
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
-            await admin.execute(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS')
-        await admin.execute(f"ALTER ROLE \"{role}\" PASSWORD '{password}'")  # hex: nothing to quote
-        await admin.execute(f'DROP DATABASE IF EXISTS "{role}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{role}" OWNER "{role}"')
-    finally:
-        await admin.close()
-    parts = urlsplit(postgres_url)
-    return urlunsplit(parts._replace(netloc=f"{role}:{password}@{parts.hostname}:{parts.port}", path=f"/{role}"))
+    return (await owned_database(postgres_url, f"items_rls_{worker_id}")).url
 
 
 @pytest.fixture

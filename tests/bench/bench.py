@@ -31,13 +31,16 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from tests.otlp import running_receiver
-from tests.postgres import EMPTY_SCHEMA
+from tests.postgres import EMPTY_SCHEMA, owned_database
 from tests.service import TLS, free_port
+
+if TYPE_CHECKING:
+    from tests.auth.issuer import Issuer
 
 ROOT = Path(__file__).parents[2]
 SEED_ITEMS = 10_000
@@ -53,6 +56,9 @@ IDLE_RSS_CEILING_MIB = 55.0
 AUTHENTICATED_READ_FLOOR = 0.80
 # A create under an Idempotency-Key (stored with the item, in the same transaction) against one without (issue 19).
 KEYED_CREATE_FLOOR = 0.80
+# Reading an item with tenancy on against the same with it off, tokens checked on both, on the same database
+# (issue 31): PostgreSQL where TEST_DATABASE_URL is set, as the role owning its database, else SQLite.
+TENANCY_READ_FLOOR = 0.90
 # The service with tracing off (the default) against the release before tracing existed, in the same run (issue 20):
 # off must cost nothing. The release is the parent of the commit that added app/observability/tracing.py.
 UNTRACED_FLOOR = 0.97
@@ -112,6 +118,7 @@ class Target:
     rotated_tokens: list[str] = field(default_factory=list[str])
     only: frozenset[str] | None = None  # the scenarios measured on this target; None: every one
     directory: Path = ROOT  # where it starts: another checkout runs another release
+    backend: str = "SQLite"  # the database of the service's targets
     results: dict[str, list[Measurement]] = field(default_factory=dict[str, list[Measurement]])
 
     def measures(self, scenario: Scenario) -> bool:
@@ -280,7 +287,8 @@ def measure(arguments: argparse.Namespace, sink_url: str) -> int:  # noqa: C901,
     print("the service on SQLite without access lines, and with access tokens checked (read item only): one token")
     print("for every request (token), a new one for each (new token); tracing every request to a local OTLP sink")
     print("(tracing), the release before tracing existed (untraced) and the release before the reshape into")
-    print("Controllers, guards and injected services (release).")
+    print("Controllers, guards and injected services (release); and reading an item, tokens checked, with each item")
+    print("its tenant's (tenants) or shared (shared), on PostgreSQL where TEST_DATABASE_URL is set, else SQLite.")
     try:
         for target in targets:
             target.start(workdir / f"{target.name}.log")
@@ -351,6 +359,11 @@ def measure(arguments: argparse.Namespace, sink_url: str) -> int:  # noqa: C901,
         reference = median(logged.results[name]).requests_per_s
         ratio = median(sqlite.results[name]).requests_per_s / reference
         verdicts.append((f"{name} at {ratio:.0%} of Litestar logging each request (floor {floor:.0%})", ratio >= floor))
+    shared, tenants = median(by_name["shared"].results["read item"]), median(by_name["tenants"].results["read item"])
+    ratio = tenants.requests_per_s / shared.requests_per_s
+    backend = by_name["tenants"].backend
+    tenancy = f"read item with tenancy on at {ratio:.0%} of tenancy off, on {backend} (floor {TENANCY_READ_FLOOR:.0%})"
+    verdicts.append((tenancy, ratio >= TENANCY_READ_FLOOR))
     authenticated = median(by_name["token"].results["read item"]).requests_per_s  # verified once: the usual case
     ratio = authenticated / median(sqlite.results["read item"]).requests_per_s
     verdicts.append(
@@ -477,7 +490,7 @@ def authenticated_targets(service: list[str], production: dict[str, str], workdi
 
     # More tokens than the service keeps verified, sent in turn: not one is found among them.
     rotated = [token(number) for number in range(VERIFIED_TOKENS_CACHED + 1000)]
-    return [
+    return tenancy_targets(service, {**production, **settings}, workdir, issuer) + [
         Target(
             name,
             service,
@@ -488,6 +501,26 @@ def authenticated_targets(service: list[str], production: dict[str, str], workdi
         )
         for name, tokens in (("token", []), ("new token", rotated))
     ]
+
+
+def tenancy_targets(service: list[str], production: dict[str, str], workdir: Path, issuer: Issuer) -> list[Target]:
+    """Tokens checked, and items each tenant's (tenants) or shared (shared), on one database: PostgreSQL where
+    TEST_DATABASE_URL is set, as the role that owns its database, so that row-level security holds it as it would
+    a service; else SQLite."""
+    claims = {"exp": int(time.time()) + 24 * 3600, "org_id": "org-bench"}
+    headers = {"Authorization": f"Bearer {issuer.token('items:read', 'items:write', claims=claims)}"}
+    tenancy = {"tenants": {"AUTH_TENANT_CLAIM": "org_id"}, "shared": {}}
+    targets: list[Target] = []
+    for name, switch in tenancy.items():
+        if server := os.environ.get("TEST_DATABASE_URL"):
+            database, backend = asyncio.run(owned_database(server, f"items_bench_{name}")).url, "PostgreSQL"
+        else:
+            database, backend = f"sqlite:///{workdir / name}.db", "SQLite"
+        environment = {**production, **switch, "DATABASE_URL": database}
+        targets.append(
+            Target(name, service, environment, headers=headers, only=frozenset({"read item"}), backend=backend)
+        )
+    return targets
 
 
 # Each request carries the next token of the list (wrk's request hook).

@@ -18,6 +18,17 @@ Step = tuple[Statement, Parameters]
 # SQLite has no settings: its statements filter for themselves.
 Local = Mapping[str, str]
 NO_LOCAL: Local = MappingProxyType({})
+# The tenant of every row made while tenancy is off: everyone's then, and reached by no tenant once it is on.
+NO_TENANT = ""
+# What row-level security reads on PostgreSQL (app/db/migrations/postgresql/0004_tenancy.sql), beneath each
+# statement's own `tenant = :tenant`.
+TENANT_SETTING = "app.tenant"
+
+
+def tenant_local(tenant: str) -> Local:
+    """A tenant's statement's transaction settings: its tenant for row-level security; none while tenancy is off,
+    which costs no round trip."""
+    return NO_LOCAL if tenant == NO_TENANT else {TENANT_SETTING: tenant}
 
 
 class Database(Protocol):

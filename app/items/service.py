@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from app.auth.access import AccessToken
+from app.db.database import NO_TENANT
 from app.http.conditional import UNCONDITIONAL, PreconditionRequired, Preconditions, precondition
 from app.items.errors import TenantUnknown
 from app.items.idempotency import KeysInFlight, key_owner, keyed_create
 from app.items.models import Item, ItemCreate, ItemPatch, new_item
-from app.items.store import NO_TENANT, ItemStore, Versioned
+from app.items.store import ItemStore, Versioned
 
 
 @dataclass(frozen=True, slots=True)

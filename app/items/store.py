@@ -14,7 +14,7 @@ from uuid import UUID
 
 import msgspec
 
-from app.db.database import NO_LOCAL, Database, Local
+from app.db.database import Database, Local, tenant_local
 from app.db.statements import Rows, Statement, columns, placeholders
 from app.http.conditional import UNCONDITIONAL, Preconditions
 from app.items.errors import IdempotencyKeyReused, ItemInUnwantedVersion, ItemNotFound, ItemVersionMismatch
@@ -26,11 +26,7 @@ FIELDS = Item.__struct_fields__
 COLUMNS = columns(FIELDS)
 # The ids sort by creation time; the first page starts after the smallest.
 BEFORE_EVERY_ID = UUID(int=0)
-# The tenant of every row made while tenancy is off: everyone's then, and reached by no tenant once it is on.
-NO_TENANT = ""
-# What row-level security reads on PostgreSQL (app/db/migrations/postgresql/0004_tenancy.sql), beneath each
-# statement's own `tenant = :tenant`: the tenant of the transaction, and the purge's leave to see every tenant's keys.
-TENANT_SETTING = "app.tenant"
+# The purge's leave to see every tenant's keys, which row-level security grants on PostgreSQL.
 PURGING: Local = {"app.purging": "on"}
 
 
@@ -130,14 +126,14 @@ class ItemStore:
 
     async def add(self, item: Item, tenant: str) -> None:
         """Store a new item durably before returning; its version is 1."""
-        await self.database.fetch(INSERT_ITEM, {**msgspec.structs.asdict(item), "tenant": tenant}, _local(tenant))
+        await self.database.fetch(INSERT_ITEM, {**msgspec.structs.asdict(item), "tenant": tenant}, tenant_local(tenant))
 
     async def add_once(self, item: Item, keyed: KeyedCreate, tenant: str) -> Item:
         """Store `item` and `keyed` in one transaction unless `keyed.key` is stored already (and not expired), and
         return what the key created: `item`, or the original item as its create answered it; `IdempotencyKeyReused`
         when the original came from another body."""
         parameters = {**msgspec.structs.asdict(item), **keyed._asdict(), "tenant": tenant}
-        local = _local(tenant)
+        local = tenant_local(tenant)
         inserted, _ = await self.database.fetch_together(
             [(INSERT_NEW_KEY, parameters), (INSERT_CLAIMED_ITEM, parameters)], local
         )
@@ -164,7 +160,7 @@ class ItemStore:
 
     async def get(self, item_id: UUID, tenant: str) -> Versioned:
         """The item with this id, or `ItemNotFound`."""
-        rows = await self.database.fetch(SELECT_ITEM, {"id": item_id, "tenant": tenant}, _local(tenant))
+        rows = await self.database.fetch(SELECT_ITEM, {"id": item_id, "tenant": tenant}, tenant_local(tenant))
         if not rows.records:
             raise ItemNotFound(item_id)
         return _versioned(rows)
@@ -172,7 +168,7 @@ class ItemStore:
     async def list_after(self, after: UUID | None, limit: int, tenant: str) -> list[Item]:
         """Up to `limit` items with ids greater than `after`, in id order."""
         parameters = {"after": after or BEFORE_EVERY_ID, "limit": limit, "tenant": tenant}
-        rows = await self.database.fetch(SELECT_PAGE, parameters, _local(tenant))
+        rows = await self.database.fetch(SELECT_PAGE, parameters, tenant_local(tenant))
         return rows.into(Item)
 
     async def update(
@@ -203,7 +199,7 @@ class ItemStore:
             conditions.append(IF_NONE_MATCH)
             # Weak comparison (RFC 9110, section 13.1.2): W/"3" names version 3 too.
             parameters["unwanted_versions"] = sorted(if_none_match.versions | if_none_match.weak_versions)
-        rows = await self.database.fetch(_conditional(template, tuple(conditions)), parameters, _local(tenant))
+        rows = await self.database.fetch(_conditional(template, tuple(conditions)), parameters, tenant_local(tenant))
         if not rows.records:
             raise await self._why_not_changed(item_id, tenant, preconditions)
         return rows
@@ -212,18 +208,13 @@ class ItemStore:
         """Why a write changed no row, told in the order RFC 9110 (section 13.2.2) evaluates the preconditions:
         If-Match (false for a missing item too), then If-None-Match, then no such item."""
         if_match, if_none_match = preconditions
-        rows = await self.database.fetch(SELECT_VERSION, {"id": item_id, "tenant": tenant}, _local(tenant))
+        rows = await self.database.fetch(SELECT_VERSION, {"id": item_id, "tenant": tenant}, tenant_local(tenant))
         version: int | None = rows.value("version") if rows.records else None
         if if_match is not None and (version is None or not (if_match.any_version or version in if_match.versions)):
             return ItemVersionMismatch(item_id)
         if version is not None and if_none_match is not None:
             return ItemInUnwantedVersion(item_id)
         return ItemNotFound(item_id)
-
-
-def _local(tenant: str) -> Local:
-    """The transaction's tenant for row-level security; none while tenancy is off, which costs no round trip."""
-    return NO_LOCAL if tenant == NO_TENANT else {TENANT_SETTING: tenant}
 
 
 def _versioned(rows: Rows) -> Versioned:

@@ -13,12 +13,12 @@ import pytest
 from litestar.types import ASGIApp
 
 from app.db import database_for
-from app.db.database import NO_LOCAL, Database
+from app.db.database import NO_LOCAL, NO_TENANT, Database, tenant_local
 from app.db.statements import Statement
 from app.items import store as item_statements
 from app.items.idempotency import KeyedCreate
 from app.items.models import ItemCreate, new_item, utc_now
-from app.items.store import NO_TENANT, ItemStore
+from app.items.store import ItemStore
 from app.settings import Settings
 from tests.auth.issuer import Issuer
 from tests.conftest import started
@@ -44,7 +44,7 @@ async def database(owner_url: str) -> AsyncIterator[Database]:
 
 async def names(database: Database, tenant: str | None) -> list[str]:
     """Every item name a statement without any filter finds, in a transaction of `tenant` (None: of none)."""
-    local = NO_LOCAL if tenant is None else {"app.tenant": tenant}
+    local = NO_LOCAL if tenant is None else tenant_local(tenant)
     return [name for (name,) in (await database.fetch(NAMES, {}, local)).records]
 
 
@@ -62,15 +62,13 @@ async def test_a_statement_without_its_tenant_filter_finds_and_changes_only_its_
 
     assert await names(database, "org-1") == ["keyed", "org-1"]
     assert await names(database, None) == ["keyed", "nobody's"], "no tenant named: only the rows of none"
-    found = await database.fetch(KEY_TENANTS, {}, {"app.tenant": "org-2"})
+    found = await database.fetch(KEY_TENANTS, {}, tenant_local("org-2"))
     assert found.records == [("org-2",)]
-    renamed = await database.fetch(
-        Statement("UPDATE items SET name = 'taken' RETURNING id"), {}, {"app.tenant": "org-1"}
-    )
+    renamed = await database.fetch(Statement("UPDATE items SET name = 'taken' RETURNING id"), {}, tenant_local("org-1"))
     assert len(renamed.records) == 2
     assert await names(database, "org-2") == ["keyed", "org-2"]
     with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError, match="row-level security"):
-        await database.fetch(Statement("UPDATE items SET tenant = 'org-2'"), {}, {"app.tenant": "org-1"})
+        await database.fetch(Statement("UPDATE items SET tenant = 'org-2'"), {}, tenant_local("org-1"))
     # The purge alone sees every tenant's keys: all three have expired.
     assert await store.purge_expired_keys(utc_now(), 10) == 3
 

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from app.db.database import NO_TENANT
 from app.db.errors import StorageUnavailable
 from app.db.sqlite import SQLiteDatabase
 from app.items.models import Item, ItemCreate
 from app.items.models import new_item as new_item_from
-from app.items.store import NO_TENANT, ItemStore
+from app.items.store import ItemStore
 from app.settings import Settings
 from tests.conftest import sqlite_url
 

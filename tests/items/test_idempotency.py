@@ -16,9 +16,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app.asgi import create_app
+from app.db.database import NO_TENANT
 from app.items.idempotency import PURGE_BATCH, KeyedCreate
 from app.items.models import utc_now
-from app.items.store import NO_TENANT
 from app.settings import Settings
 from tests.auth.conftest import auth_settings, bearer
 from tests.auth.issuer import Issuer

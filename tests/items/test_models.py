@@ -34,6 +34,6 @@ def test_ids_carry_the_creation_millisecond() -> None:
 def test_no_item_field_shares_a_name_with_the_other_parameters_of_the_stores_statements() -> None:
     # The statements take an item's fields and a key's (or a condition's) by name, side by side in one mapping: a
     # field named like one of those would silently stand for the other.
-    others = {*KeyedCreate._fields, "versions", "unwanted_versions", "after", "limit", "now"}
+    others = {*KeyedCreate._fields, "versions", "unwanted_versions", "after", "limit", "now", "tenant"}
     assert not set(Item.__struct_fields__) & others
     assert not set(ItemPatch.__struct_fields__) & others

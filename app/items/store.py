@@ -14,7 +14,7 @@ from uuid import UUID
 
 import msgspec
 
-from app.db.database import Database, Local, tenant_local
+from app.db.database import NO_TENANT, Database, Local, tenant_local
 from app.db.statements import Rows, Statement, columns, placeholders
 from app.http.conditional import UNCONDITIONAL, Preconditions
 from app.items.errors import IdempotencyKeyReused, ItemInUnwantedVersion, ItemNotFound, ItemVersionMismatch
@@ -63,6 +63,14 @@ INSERT_ITEM = Statement(
 SELECT_ITEM = Statement(f"SELECT {COLUMNS}, version FROM items WHERE id = :id AND tenant = :tenant")
 # One range over the index of (tenant, id) whatever plan PostgreSQL caches for the prepared statement.
 SELECT_PAGE = Statement(f"SELECT {COLUMNS} FROM items WHERE tenant = :tenant AND id > :after ORDER BY id LIMIT :limit")
+# The same reads for a tenant: on PostgreSQL, functions of the schema (postgresql/0005_tenant_reads.sql) that name
+# the tenant for row-level security and then read as above, in one round trip where a transaction would take four.
+SELECT_ITEM_OF_TENANT = Statement(
+    SELECT_ITEM.sql, postgresql_sql=f"SELECT {COLUMNS}, version FROM item_of_tenant(:tenant, :id)"
+)
+SELECT_PAGE_OF_TENANT = Statement(
+    SELECT_PAGE.sql, postgresql_sql=f"SELECT {COLUMNS} FROM items_page_of_tenant(:tenant, :after, :limit) ORDER BY id"
+)
 SELECT_VERSION = Statement("SELECT version FROM items WHERE id = :id AND tenant = :tenant")
 DELETE_ITEM = "DELETE FROM items WHERE id = :id AND tenant = :tenant{condition} RETURNING id"
 
@@ -160,7 +168,8 @@ class ItemStore:
 
     async def get(self, item_id: UUID, tenant: str) -> Versioned:
         """The item with this id, or `ItemNotFound`."""
-        rows = await self.database.fetch(SELECT_ITEM, {"id": item_id, "tenant": tenant}, tenant_local(tenant))
+        statement = SELECT_ITEM if tenant == NO_TENANT else SELECT_ITEM_OF_TENANT
+        rows = await self.database.fetch(statement, {"id": item_id, "tenant": tenant})
         if not rows.records:
             raise ItemNotFound(item_id)
         return _versioned(rows)
@@ -168,7 +177,7 @@ class ItemStore:
     async def list_after(self, after: UUID | None, limit: int, tenant: str) -> list[Item]:
         """Up to `limit` items with ids greater than `after`, in id order."""
         parameters = {"after": after or BEFORE_EVERY_ID, "limit": limit, "tenant": tenant}
-        rows = await self.database.fetch(SELECT_PAGE, parameters, tenant_local(tenant))
+        rows = await self.database.fetch(SELECT_PAGE if tenant == NO_TENANT else SELECT_PAGE_OF_TENANT, parameters)
         return rows.into(Item)
 
     async def update(

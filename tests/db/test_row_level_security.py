@@ -14,8 +14,8 @@ from litestar.types import ASGIApp
 
 from app.db import database_for
 from app.db.database import NO_LOCAL, NO_TENANT, Database, tenant_local
+from app.db.postgres import MIGRATIONS
 from app.db.statements import Statement
-from app.items import store as item_statements
 from app.items.idempotency import KeyedCreate
 from app.items.models import ItemCreate, new_item, utc_now
 from app.items.store import ItemStore
@@ -23,20 +23,20 @@ from app.settings import Settings
 from tests.auth.issuer import Issuer
 from tests.conftest import started
 from tests.items.test_tenancy import create, listed, of, tenancy_settings
-from tests.postgres import owned_database
+from tests.postgres import OwnedDatabase, owned_database
 
 NAMES = Statement("SELECT name FROM items ORDER BY name")
 KEY_TENANTS = Statement("SELECT tenant FROM idempotency_keys ORDER BY tenant")
 
 
 @pytest.fixture
-async def owner_url(postgres_url: str, worker_id: str) -> str:
-    return (await owned_database(postgres_url, f"items_rls_{worker_id}")).url
+async def owned(postgres_url: str, worker_id: str) -> OwnedDatabase:
+    return await owned_database(postgres_url, f"items_rls_{worker_id}")
 
 
 @pytest.fixture
-async def database(owner_url: str) -> AsyncIterator[Database]:
-    opened = database_for(Settings.from_environ({"DATABASE_URL": owner_url, "ENVIRONMENT": "test"}))
+async def database(owned: OwnedDatabase) -> AsyncIterator[Database]:
+    opened = database_for(Settings.from_environ({"DATABASE_URL": owned.url, "ENVIRONMENT": "test"}))
     await opened.open()
     yield opened
     await opened.close()
@@ -74,27 +74,33 @@ async def test_a_statement_without_its_tenant_filter_finds_and_changes_only_its_
 
 
 async def test_an_app_whose_queries_lost_their_tenant_filter_still_leaks_nothing(
-    owner_url: str,
-    postgres_url: str,
-    issuer: Issuer,
-    built_apps: dict[Settings, ASGIApp],
-    monkeypatch: pytest.MonkeyPatch,
+    owned: OwnedDatabase, issuer: Issuer, built_apps: dict[Settings, ASGIApp]
 ) -> None:
-    """The defect planted: reading an item and a page without `tenant = :tenant`. As the service connects, row-level
-    security still answers another tenant's item as unknown; as a superuser, whom it never holds, the plant leaks."""
-    for name, tenant_filter in (("SELECT_ITEM", " AND tenant = :tenant"), ("SELECT_PAGE", "tenant = :tenant AND ")):
-        statement: Statement = getattr(item_statements, name)
-        assert tenant_filter in statement.sql
-        monkeypatch.setattr(item_statements, name, Statement(statement.sql.replace(tenant_filter, "")))
+    """The defect planted: a tenant's reads of an item and of a page (the functions of the migration) without
+    `tenant = p_tenant`. As the service connects, row-level security still answers another tenant's item as unknown;
+    as a superuser, whom it never holds, the plant leaks."""
     owner, stranger = of(issuer, "org-1"), of(issuer, "org-2")
 
-    async with started(tenancy_settings(issuer, owner_url), built_apps) as held:
+    async with started(tenancy_settings(issuer, owned.url), built_apps) as held:
+        await plant_reads_without_their_tenant_filter(owned.url)
         item = await create(held, owner)
         assert (await held.get(f"/api/v1/items/{item['id']}", headers=stranger)).status_code == 404
         assert await listed(held, stranger) == []
         assert await listed(held, owner) == [item]
 
-    async with started(tenancy_settings(issuer, postgres_url), built_apps) as unheld:
-        item = await create(unheld, owner)
+    async with started(tenancy_settings(issuer, owned.admin_url), built_apps) as unheld:
         assert (await unheld.get(f"/api/v1/items/{item['id']}", headers=stranger)).status_code == 200
         assert await listed(unheld, stranger) == [item]
+
+
+async def plant_reads_without_their_tenant_filter(url: str) -> None:
+    (tenant_reads,) = (migration for migration in MIGRATIONS if migration.name == "0005_tenant_reads")
+    script = tenant_reads.script.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
+    for tenant_filter in (" AND tenant = p_tenant", "tenant = p_tenant AND "):
+        assert tenant_filter in script
+        script = script.replace(tenant_filter, "")
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(script)
+    finally:
+        await connection.close()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -125,6 +128,23 @@ async def test_a_malformed_cursor_is_a_422(sqlite_client: Client, cursor: str) -
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "cursor"
+
+
+async def test_sqlite_reads_a_shared_page_in_key_order_and_a_tenants_from_its_index(sqlite_path: Path) -> None:
+    database = database_for(Settings.from_environ({"DATABASE_URL": f"sqlite:///{sqlite_path}", "ENVIRONMENT": "test"}))
+    await database.open()
+    await database.close()  # the table now exists
+    page = {"tenant": "org-1", "after": str(BEFORE_EVERY_ID), "limit": 50}
+    with closing(sqlite3.connect(sqlite_path)) as connection:
+        shared, tenants = (
+            " ".join(str(step) for step in connection.execute(f"EXPLAIN QUERY PLAN {statement.sql}", page))
+            for statement in (SELECT_PAGE, SELECT_PAGE_OF_TENANT)
+        )
+
+    # Neither sorts: each reads its rows in id order, from the key or from the tenant's range of the index.
+    assert "USING PRIMARY KEY (id>?)" in shared, shared
+    assert "USING INDEX items_tenant_id (tenant=? AND id>?)" in tenants, tenants
+    assert "TEMP B-TREE" not in shared + tenants
 
 
 async def test_postgresql_seeks_to_the_cursor_whatever_plan_it_caches(postgres_url: str) -> None:

@@ -151,13 +151,14 @@ class RequestObserver:
             seconds = perf_counter() - started
             # Litestar leaves the matched template ("/api/v1/items/{item_id}") here; 404s and 405s have none.
             route: str | None = scope.get("path_template")  # pyright: ignore[reportUnknownMemberType]
+            caller = caller_of(scope)
+            tenant = None if caller is None else caller.tenant
             if span is not None:
-                span.responded(route, status)
+                span.responded(route, status, tenant)
             if self.metrics is not None:
                 self.metrics.finished(scope["method"], route, status, seconds)
             if self.access_logger is not None:
                 client = scope.get("client")  # pyright: ignore[reportUnknownMemberType] - optional in ASGI
-                caller = caller_of(scope)
                 self.access_logger.info(
                     "request",
                     method=scope["method"],
@@ -167,7 +168,7 @@ class RequestObserver:
                     duration_ms=round(seconds * 1000, 3),
                     client=None if client is None else client[0],
                     client_id=None if caller is None else caller.client_id,
-                    tenant=None if caller is None else caller.tenant,
+                    tenant=tenant,
                     user_agent=None if headers.user_agent is None else headers.user_agent.decode("latin-1"),
                 )
             reset_contextvars(**context_tokens)

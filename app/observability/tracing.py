@@ -162,11 +162,15 @@ class ServerSpan(NamedTuple):
     span: trace.Span
     method: str
 
-    def responded(self, route: str | None, status: int) -> None:
-        """Name the span by the matched route template (None where no route matched) and give it the status."""
+    def responded(self, route: str | None, status: int, tenant: str | None = None) -> None:
+        """Name the span by the matched route template (None where no route matched) and give it the status, and
+        the caller's tenant where its token named one (the access line's `tenant`)."""
         if route is not None:
             self.span.update_name(f"{self.method} {route}")
             self.span.set_attribute("http.route", route)
+        if tenant is not None:
+            # No convention names a tenant; `app.` is the prefix tracing backends suggest for an application's own.
+            self.span.set_attribute("app.tenant", tenant)
         self.span.set_attribute("http.response.status_code", status)
         if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             # The conventions: a server span is an error on 5xx only; a 4xx is the client's.

@@ -25,7 +25,9 @@ from app.asgi import create_app
 from app.main import tracing_field
 from app.observability.tracing import request_attributes
 from app.settings import Settings, SettingsError
+from tests.auth.issuer import Issuer
 from tests.conftest import Client, sqlite_url
+from tests.items.test_tenancy import CLAIM, of
 from tests.otlp import Receiver, Span, running_receiver
 from tests.service import TLS, Service, running_service
 
@@ -187,6 +189,29 @@ async def test_a_5xx_marks_the_server_span_as_an_error_and_a_4xx_does_not(tmp_pa
     }
     assert statuses["POST /api/v1/items"] == ("STATUS_CODE_UNSET", 422)
     assert statuses["GET /api/v1/items"] == ("STATUS_CODE_ERROR", 500)
+
+
+async def test_the_server_span_names_the_callers_tenant_where_its_token_names_one(
+    tmp_path: Path, issuer: Issuer
+) -> None:
+    environment = issuer.environ(AUTH_TENANT_CLAIM=CLAIM)
+    with running_receiver() as receiver:
+        async with traced_app(receiver, sqlite_url(tmp_path), **environment) as client:
+            assert (await client.get("/api/v1/items", headers=of(issuer, "org-1"))).status_code == 200
+            assert (await client.get("/api/v1/items", headers=of(issuer, ...))).status_code == 403
+            assert (await client.get("/health")).status_code == 200
+        spans = receiver.spans
+
+    tenants = {
+        (span.name, span.attributes["http.response.status_code"]): span.attributes.get("app.tenant")
+        for span in spans
+        if span.kind == "SPAN_KIND_SERVER"
+    }
+    assert tenants == {
+        ("GET /api/v1/items", 200): "org-1",
+        ("GET /api/v1/items", 403): None,
+        ("GET /health", 200): None,
+    }
 
 
 async def test_probes_and_scrapes_make_no_spans(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from litestar.types import ASGIApp
 from app.asgi import create_app
 from app.settings import Settings
 from tests.auth.issuer import Issuer, SigningKey, ec_key, ed25519_key, rsa_key, running_issuer
-from tests.postgres import EMPTY_SCHEMA, throwaway_postgres
+from tests.postgres import EMPTY_SCHEMA, OwnedDatabase, owned_database, run_statements, throwaway_postgres
 
 Client = AsyncTestClient[ASGIApp]
 
@@ -155,20 +155,12 @@ def postgres_server(worker_id: str) -> Iterator[str]:
 @contextmanager
 def database_of_its_own(server_url: str, name: str) -> Generator[str]:
     """A new database `name` on the server of `server_url` (made afresh, dropped afterwards), as a URL."""
-
-    async def administer(*statements: str) -> None:
-        connection = await asyncpg.connect(server_url)
-        try:
-            for statement in statements:
-                await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(administer(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'))
+    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    asyncio.run(run_statements(server_url, drop, f'CREATE DATABASE "{name}"'))
     try:
         yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
     finally:
-        asyncio.run(administer(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(run_statements(server_url, drop))
 
 
 @pytest.fixture
@@ -180,6 +172,13 @@ async def postgres_url(postgres_server: str) -> str:
     finally:
         await connection.close()
     return postgres_server
+
+
+@pytest.fixture
+async def owned_postgres(postgres_url: str, worker_id: str) -> OwnedDatabase:
+    """A database made afresh on the same server, owned by a role of its own: held by row-level security, as the
+    service is (tests.postgres.OwnedDatabase)."""
+    return await owned_database(postgres_url, f"items_owned_{worker_id}")
 
 
 @pytest.fixture(scope="session")

@@ -73,6 +73,16 @@ class OwnedDatabase:
     admin_url: str  # the same database as the server's superuser, who sees every tenant's rows
 
 
+async def run_statements(url: str, *statements: str) -> None:
+    """Each statement on its own, in order: CREATE and DROP DATABASE refuse to run in a transaction of several."""
+    connection = await asyncpg.connect(url)
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
 async def owned_database(server_url: str, name: str) -> OwnedDatabase:
     """Create (again) the database `name`, owned by the role `name`, on the server of the superuser's `server_url`."""
     password = secrets.token_hex(16)

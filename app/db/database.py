@@ -21,7 +21,7 @@ NO_LOCAL: Local = MappingProxyType({})
 # The tenant of every row made while tenancy is off: everyone's then, and reached by no tenant once it is on.
 NO_TENANT = ""
 # What row-level security reads on PostgreSQL (app/db/migrations/postgresql/0004_tenancy.sql), beneath each
-# statement's own `tenant = :tenant`.
+# statement's own `tenant = :tenant`; a tenant's reads set it themselves (0005_tenant_reads.sql).
 TENANT_SETTING = "app.tenant"
 
 

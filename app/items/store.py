@@ -60,17 +60,20 @@ def _update(fields: tuple[str, ...]) -> str:
 INSERT_ITEM = Statement(
     f"INSERT INTO items ({COLUMNS}, tenant, version) VALUES ({placeholders(FIELDS)}, :tenant, {FIRST_VERSION})"
 )
+# The reads: a change to one is a change to its function for a tenant on PostgreSQL too, below (in a new migration).
 SELECT_ITEM = Statement(f"SELECT {COLUMNS}, version FROM items WHERE id = :id AND tenant = :tenant")
 # One range over the index of (tenant, id) whatever plan PostgreSQL caches for the prepared statement.
 PAGE = f"SELECT {COLUMNS} FROM items WHERE tenant = :tenant AND id > :after ORDER BY id LIMIT :limit"
 # With tenancy off, every row served is NO_TENANT's: SQLite reads the page in the order of the key itself, which
 # the unary + keeps it to, rather than from that index with a lookup of each row (PostgreSQL looks up rows either way).
+# Where tenancy was on once, that order passes over the tenants' rows too.
 SELECT_PAGE = Statement(
     f"SELECT {COLUMNS} FROM items WHERE +tenant = :tenant AND id > :after ORDER BY id LIMIT :limit",
     postgresql_sql=PAGE,
 )
 # A tenant's reads: on PostgreSQL, functions of the schema (postgresql/0005_tenant_reads.sql) that name the tenant
-# for row-level security and then read as above, in one round trip where a transaction would take four.
+# for row-level security and then read as above, in one round trip where a transaction would take four. Each runs as
+# a statement of its own, without a `Local`: the tenant it names lasts as long as the transaction it runs in.
 SELECT_ITEM_OF_TENANT = Statement(
     SELECT_ITEM.sql, postgresql_sql=f"SELECT {COLUMNS}, version FROM item_of_tenant(:tenant, :id)"
 )

@@ -169,7 +169,7 @@ class ServerSpan(NamedTuple):
             self.span.update_name(f"{self.method} {route}")
             self.span.set_attribute("http.route", route)
         if tenant is not None:
-            # No convention names a tenant; `app.` is the prefix tracing backends suggest for an application's own.
+            # No OpenTelemetry convention names a tenant: the attribute is the application's own, under `app.`.
             self.span.set_attribute("app.tenant", tenant)
         self.span.set_attribute("http.response.status_code", status)
         if status >= HTTPStatus.INTERNAL_SERVER_ERROR:

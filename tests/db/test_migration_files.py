@@ -11,6 +11,8 @@ import pytest
 
 from app.db import postgres, sqlite
 from app.db.migrations import BUNDLED, MalformedMigrations, Migration, load, statements_of
+from app.items.models import ItemCreate, new_item
+from app.items.store import ItemStore
 from app.settings import Settings
 from tests.conftest import sqlite_url
 
@@ -42,9 +44,17 @@ async def test_a_new_expand_only_file_is_applied_on_postgresql_and_the_release_b
     script = "-- expand-only\n-- A column the release before ignores.\nALTER TABLE items ADD COLUMN colour text;\n"
     migrations = with_one_more(tmp_path, "postgresql", "item_colour", script)
     settings = Settings.from_environ({"DATABASE_URL": postgres_url})
+    serving = postgres.PostgresDatabase(settings)  # this release, which knows one migration fewer, serving meanwhile
+    await serving.open()
+    store, item = ItemStore(serving), new_item(ItemCreate(name="before", description=""))
+    await store.add(item, "org-1")
+    assert (await store.get(item.id, "org-1")).item == item  # a tenant's read, planned on a connection of the pool
 
     await postgres.migrate(settings, migrations)
-    database = postgres.PostgresDatabase(settings)  # this release, which knows one migration fewer
+    # The function behind it returns the table's rows, the new column too: planned again, it still answers.
+    assert (await store.get(item.id, "org-1")).item == item
+    await serving.close()
+    database = postgres.PostgresDatabase(settings)  # and it starts again on the schema the migration left
     await database.open()
     await database.close()
 

@@ -23,7 +23,7 @@ from app.settings import Settings
 from tests.auth.issuer import Issuer
 from tests.conftest import started
 from tests.items.test_tenancy import create, listed, of, tenancy_settings
-from tests.postgres import OwnedDatabase
+from tests.postgres import OwnedDatabase, run_statements
 
 NAMES = Statement("SELECT name FROM items ORDER BY name")
 KEY_TENANTS = Statement("SELECT tenant FROM idempotency_keys ORDER BY tenant")
@@ -118,8 +118,4 @@ async def plant_reads_without_their_tenant_filter(url: str) -> None:
     for tenant_filter in (" AND tenant = p_tenant", "tenant = p_tenant AND "):
         assert tenant_filter in script
         script = script.replace(tenant_filter, "")
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(script)
-    finally:
-        await connection.close()
+    await run_statements(url, script)
